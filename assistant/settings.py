@@ -1,0 +1,124 @@
+"""The one typed settings object: defaults, then an optional TOML file, then `DT_*` variables.
+
+Every tunable of the server lives here so that a bank's operator has one place to look
+(`docs/configuration.md` lists them). Engines never read the environment themselves: they get
+explicit keyword arguments built from these settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+Language = Literal["auto", "zh", "en"]
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "digital-teller"
+
+
+def _default_model_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "digital-teller" / "models"
+
+
+class Limits(BaseModel):
+    """Input limits; every one is enforced with a typed error, never a crash."""
+
+    max_frame_bytes: int = Field(64 * 1024, ge=1024, description="largest WebSocket message")
+    max_utterance_s: float = Field(30.0, gt=1, description="longest single customer turn")
+    max_session_s: float = Field(30 * 60.0, gt=10, description="longest WebSocket session")
+    idle_timeout_s: float = Field(120.0, gt=1, description="close a session silent this long")
+    max_text_chars: int = Field(500, ge=10, description="longest typed question")
+    anon_sessions_per_minute: int = Field(20, ge=1, description="anonymous connects per client address per minute")
+    max_sessions: int = Field(64, ge=1, description="concurrent WebSocket sessions per process")
+    inference_queue: int = Field(8, ge=1, description="turns waiting for the CPU before new ones are refused")
+
+
+class Endpointing(BaseModel):
+    """Adaptive end of turn (see docs/endpointing.md)."""
+
+    speech_threshold: float = Field(0.5, gt=0, lt=1)
+    min_speech_ms: int = Field(160, ge=32, description="shorter blips are not a turn")
+    speculate_after_ms: int = Field(160, ge=32, description="silence before a speculative transcript")
+    commit_after_ms: int = Field(320, ge=64, description="silence after which a confident, complete question is answered")
+    max_silence_ms: int = Field(1000, ge=200, description="silence after which the turn ends regardless")
+    confident: float = Field(0.6, gt=0, lt=1, description="retrieval confidence that lets the early commit happen")
+
+
+class Settings(BaseSettings):
+    """Digital Teller settings (env prefix `DT_`, nested with `__`, e.g. `DT_LIMITS__MAX_UTTERANCE_S`)."""
+
+    model_config = SettingsConfigDict(env_prefix="DT_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    model_dir: Path = Field(default_factory=_default_model_dir)
+    config_file: Path | None = None
+
+    language: Language = "auto"
+    asr_model: Literal["whisper-base", "whisper-tiny-en"] = "whisper-base"
+    asr_threads: int = Field(0, ge=0, description="0 = CTranslate2's default")
+    embedder: str = "e5-small"
+    voice_en: str = "joe"
+    voice_zh: str = "baker"
+    handoff_threshold: float = Field(0.5, ge=0, le=1, description="below this retrieval confidence, hand off")
+    knowledge_file: Path | None = Field(None, description="JSONL seed; default: the bundled demo knowledge base")
+
+    allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
+    allow_anonymous: bool = True
+    partial_interval_ms: int = Field(700, ge=200, description="at most one partial transcript this often")
+
+    limits: Limits = Field(default_factory=Limits)
+    endpointing: Endpointing = Field(default_factory=Endpointing)
+
+    @field_validator("data_dir", "model_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return Path(value).expanduser()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments > environment > TOML file > defaults.
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "teller.sqlite3"
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Reads the file named by `DT_CONFIG_FILE` (or `./digital-teller.toml` when present)."""
+
+    def __call__(self) -> dict[str, Any]:
+        name = os.environ.get("DT_CONFIG_FILE")
+        path = Path(name) if name else Path("digital-teller.toml")
+        if not path.is_file():
+            if name:
+                raise FileNotFoundError(f"DT_CONFIG_FILE names {path}, which does not exist")
+            return {}
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ does the work
+        return None, field_name, False
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

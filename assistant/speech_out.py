@@ -1,0 +1,116 @@
+"""From an answer's text to paced audio chunks, each carrying the lip-sync of exactly its audio.
+
+Synthesis is by sentence, so the first chunk leaves as soon as the first sentence is ready;
+sentences are cached (approved answers repeat, and a speculative turn pre-synthesises its first
+sentence before the turn is committed). Chunk lip-sync times are relative to the response's
+audio start, so a client can drop stale visemes by offset after a barge-in.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from avatar_bridge import LipSync, lipsync, render
+
+
+@dataclass(frozen=True)
+class Chunk:
+    pcm: bytes
+    sample_rate: int
+    offset_ms: float
+    duration_ms: float
+    lipsync: Any
+
+
+class SegmentCache:
+    """LRU of synthesised sentences keyed by (voice, text), bounded in bytes of audio."""
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[str, str]) -> list[Any] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return item
+
+    def put(self, key: tuple[str, str], segments: list[Any]) -> None:
+        size = sum(seg.audio.nbytes for seg in segments)
+        if size > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = segments
+            self._bytes += size
+            while self._bytes > self.max_bytes:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= sum(seg.audio.nbytes for seg in old)
+
+
+class Speaker:
+    """Owns the TTS engines (one per language, shared by all sessions) and the sentence cache."""
+
+    def __init__(self, engines: Mapping[str, Any], voice_names: Mapping[str, str],
+                 split: Callable[[str, str], Sequence[str]], *, chunk_ms: float = 200.0,
+                 cache: SegmentCache | None = None):
+        self.engines = dict(engines)
+        self.voice_names = dict(voice_names)
+        self.split = split
+        self.chunk_ms = chunk_ms
+        self.cache = cache or SegmentCache()
+        # One lock per engine: the models keep per-call state and are not re-entrant.
+        self._locks = {lang: threading.Lock() for lang in self.engines}
+
+    def sample_rate(self, language: str) -> int:
+        return int(self.engines[language].sample_rate)
+
+    def sentences(self, text: str, language: str) -> list[str]:
+        return [s for s in self.split(text, language) if s.strip()]
+
+    def synthesize(self, sentence: str, language: str) -> list[Any]:
+        """Blocking; run it off the event loop."""
+        key = (self.voice_names[language], sentence)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        with self._locks[language]:
+            segments = list(self.engines[language].synthesize(sentence))
+        self.cache.put(key, segments)
+        return segments
+
+    def chunks(self, segment: Any, offset_ms: float, viseme_format: str) -> Iterable[Chunk]:
+        """Cut one synthesised sentence into chunks; `offset_ms` is where it starts in the response."""
+        track: LipSync = lipsync(segment.phones, segment.words, segment.alphabet).shifted(offset_ms)
+        rate = segment.sample_rate
+        audio = segment.audio
+        step = max(1, int(rate * self.chunk_ms / 1000))
+        for start in range(0, len(audio), step):
+            piece = audio[start:start + step]
+            begin_ms = offset_ms + start * 1000.0 / rate
+            end_ms = offset_ms + (start + len(piece)) * 1000.0 / rate
+            window = track.window(begin_ms, end_ms)
+            yield Chunk(
+                pcm=piece.tobytes(),
+                sample_rate=rate,
+                offset_ms=round(begin_ms, 3),
+                duration_ms=round(end_ms - begin_ms, 3),
+                lipsync=render(window, viseme_format, text=segment.text),
+            )
+
+
+def b64(pcm: bytes) -> str:
+    return base64.b64encode(pcm).decode("ascii")
