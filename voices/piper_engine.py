@@ -1,0 +1,102 @@
+"""English TTS with Piper (VITS, ONNX) and exact phoneme timings.
+
+The model must be the alignment-patched copy made by
+`voices.provision.prepare_piper_voice`: its second output gives the number of
+audio samples each phoneme id produced, so phone timings are exact (they sum
+to the audio length) instead of estimated.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from voices.piper_align import (
+    fold_units,
+    group_samples,
+    phones_from_units,
+    text_words,
+    words_from_units,
+)
+from voices.sentences import split_sentences
+from voices.types import Language, SpeechSegment
+
+
+class PiperEngine:
+    """Thread-safe: onnxruntime sessions may be run concurrently and Piper
+    serialises its espeak-ng calls with its own lock."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        config_path: Path | None = None,
+        *,
+        length_scale: float | None = None,
+        language: Language = "en",
+    ) -> None:
+        from piper import PiperVoice, SynthesisConfig
+
+        self._voice = PiperVoice.load(str(model_path), config_path=str(config_path) if config_path else None)
+        self._syn_config = SynthesisConfig(length_scale=length_scale)
+        self.language: Language = language
+        self.sample_rate: int = int(self._voice.config.sample_rate)
+        self._id_map = self._voice.config.phoneme_id_map
+        # Word phonemisation is repeated for every sentence; banking answers
+        # reuse a small vocabulary, so a cache removes most espeak calls.
+        self._word_phonemes = functools.lru_cache(maxsize=8192)(self._phonemize_word)
+        self._check_alignment_output()
+
+    def _check_alignment_output(self) -> None:
+        if len(self._voice.session.get_outputs()) < 2:
+            raise ValueError(
+                "this Piper model has no alignment output; "
+                "load the copy made by voices.provision.prepare_piper_voice"
+            )
+
+    def synthesize(self, text: str) -> Iterator[SpeechSegment]:
+        for sentence in split_sentences(text, self.language):
+            segment = self.synthesize_sentence(sentence)
+            if segment is not None:
+                yield segment
+
+    def synthesize_sentence(self, sentence: str) -> SpeechSegment | None:
+        """One segment for `sentence`, however many chunks espeak splits it into."""
+        audio_parts: list[np.ndarray] = []
+        raw: list[tuple[str, int]] = []
+        for chunk in self._voice.synthesize(sentence, syn_config=self._syn_config, include_alignments=True):
+            audio = chunk.audio_int16_array
+            if chunk.phoneme_id_samples is None:
+                raise RuntimeError("Piper returned no alignments; is the model patched?")
+            counts = group_samples(chunk.phonemes, chunk.phoneme_ids, chunk.phoneme_id_samples, self._id_map)
+            _reconcile(counts, len(audio))
+            audio_parts.append(audio)
+            raw.extend(counts)
+        if not audio_parts:
+            return None
+        units = fold_units(raw)
+        audio = np.concatenate(audio_parts).astype(np.int16, copy=False)
+        return SpeechSegment(
+            text=sentence,
+            language=self.language,
+            audio=audio,
+            sample_rate=self.sample_rate,
+            phones=phones_from_units(units, self.sample_rate),
+            words=words_from_units(units, text_words(sentence), self._word_phonemes, self.sample_rate),
+            alphabet="ipa",
+        )
+
+    def _phonemize_word(self, word: str) -> str:
+        return " ".join("".join(s) for s in self._voice.phonemize(word))
+
+
+def _reconcile(counts: list[tuple[str, int]], audio_len: int) -> None:
+    """Piper's counts equal the audio length (the vocoder emits hop_length samples
+    per frame); should a future model trim or pad, absorb the difference in the
+    final silence so phone timings still span the audio exactly."""
+    diff = audio_len - sum(n for _, n in counts)
+    if diff:
+        symbol, samples = counts[-1]
+        counts[-1] = (symbol, max(0, samples + diff))
