@@ -83,6 +83,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             candidates, retrieval_s = await svc.inference.run("light", svc.responder.retrieve, body.text)
         except ServerBusy as exc:
             raise HTTPException(503, str(exc)) from None
+        svc.metrics.observe("retrieval", retrieval_s)
         answer = svc.responder.answer(body.text, language, candidates, retrieval_s)
         svc.metrics.turns.labels(outcome=answer.kind, language=answer.language).inc()
         return svc.responder.to_json(answer)

@@ -187,14 +187,22 @@ class Session:
         return lang if lang in ("zh", "en") else None
 
     def start_turn(self, turn: Turn) -> None:
-        """Answer a finished turn; an unfinished previous answer is replaced."""
-        if self._turn_task and not self._turn_task.done():
-            self._turn_task.cancel()
-        self._turn_task = asyncio.create_task(self._answer(turn))
+        """Answer a finished turn. A newer turn supersedes an older one still being prepared; an
+        answer already playing is interrupted and allowed to end properly (its disclosure, its
+        `response.done`) before the new answer starts."""
+        previous = self._turn_task
+        if previous and not previous.done():
+            if self.speech.active:
+                self.speech.interrupt(heard_ms=None)
+            else:
+                previous.cancel()
+        self._turn_task = asyncio.create_task(self._answer(turn, previous))
 
-    async def _answer(self, turn: Turn) -> None:
+    async def _answer(self, turn: Turn, previous: asyncio.Task | None = None) -> None:
         try:
             answer = await self._resolve(turn)
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])
         except ServerBusy as exc:
             await self.error(p.ErrorCode.SERVER_BUSY, str(exc))
             return

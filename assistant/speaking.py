@@ -1,8 +1,10 @@
 """The speaking half of a session: one response at a time, paced, interruptible.
 
 Audio leaves at most ~2x real time after a short lead, so a client's buffer stays shallow and a
-barge-in loses little. A mandatory disclosure is a non-interruptible part: a barge-in during it
-lets the disclosure finish, then the response ends as interrupted.
+barge-in loses little. A mandatory disclosure is a non-interruptible part: once an answer that
+carries one has started, a barge-in skips the rest of the answer but the disclosure is still
+spoken in full (a risk warning must reach a customer who heard any of the product), and only
+then does the response end as interrupted.
 """
 
 from __future__ import annotations
@@ -120,8 +122,6 @@ class Speech:
                             if seq == 0:
                                 self._first_audio(playback, turn)
                             seq += 1
-                if playback.stop.is_set():
-                    break
             interrupted = playback.stop.is_set()
             heard = playback.heard_estimate() if interrupted else None
             await session.send(p.ResponseDone(

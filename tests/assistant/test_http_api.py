@@ -1,0 +1,70 @@
+"""HTTP surface: /v1/ask, health, readiness, metrics; start-up refuses missing models."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from teller_client import TellerClient
+
+from assistant.cli import main
+from assistant.loading import ModelsNotReady, check_models
+from assistant.settings import Settings
+
+
+def test_ask_returns_a_cited_answer(server):
+    r = httpx.post(f"{server.http}/v1/ask", json={"text": "How can I check my balance?"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["entry_id"] == "balance-inquiry" and body["language"] == "en" and not body["handoff"]
+    assert body["candidates"][0]["entry_id"] == "balance-inquiry"
+    zh = httpx.post(f"{server.http}/v1/ask", json={"text": "怎么查余额"}).json()
+    assert zh["entry_id"] == "balance-inquiry" and zh["language"] == "zh"
+
+
+def test_ask_validates_input(server):
+    assert httpx.post(f"{server.http}/v1/ask", json={"text": ""}).status_code == 422
+    assert httpx.post(f"{server.http}/v1/ask", json={"text": "x" * 800}).status_code == 413
+    assert httpx.post(f"{server.http}/v1/ask", json={"text": "hi", "language": "fr"}).status_code == 422
+
+
+def test_health_ready_and_metrics(server):
+    assert httpx.get(f"{server.http}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{server.http}/readyz").json()["status"] == "ready"
+    httpx.post(f"{server.http}/v1/ask", json={"text": "转人工"})
+    text = httpx.get(f"{server.http}/metrics").text
+    assert "dt_stage_seconds_bucket" in text and 'dt_turns_total{language="zh",outcome="handoff"}' in text
+    assert "dt_sessions" in text
+
+
+def test_missing_models_stop_start_up_with_a_clear_message(tmp_path, capsys):
+    empty = Settings(model_dir=tmp_path / "no-models", data_dir=tmp_path / "data")
+    with pytest.raises(ModelsNotReady) as info:
+        check_models(empty)
+    assert "whisper-base" in str(info.value)
+    assert main(["serve", "--model-dir", str(tmp_path / "no-models"), "--data-dir", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot start" in err and "digital-teller models" in err
+
+
+def test_anonymous_sessions_are_rate_limited_per_address(settings, services):
+    from assistant.app import create_app
+    from conftest import RunningServer
+
+    strict = settings.model_copy(update={"limits": settings.limits.model_copy(update={"anon_sessions_per_minute": 2})})
+    with RunningServer(create_app(strict, services), ws_max_size=1 << 20) as srv:
+        async def scenario():
+            ok = [await TellerClient.connect(srv.ws) for _ in range(2)]
+            import websockets
+            ws = await websockets.connect(srv.ws, origin="http://localhost:8000")
+            try:
+                await asyncio.wait_for(ws.recv(), 5)
+            except websockets.ConnectionClosed as exc:
+                code, reason = exc.rcvd.code, exc.rcvd.reason
+            for c in ok:
+                await c.close()
+            return code, reason
+
+        code, reason = asyncio.run(scenario())
+    assert code == 1008 and "too many" in reason

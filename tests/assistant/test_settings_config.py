@@ -1,0 +1,43 @@
+"""The settings object: defaults, TOML file, environment precedence, validation, documentation."""
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from assistant.settings import Settings
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
+
+
+def test_env_overrides_toml_which_overrides_defaults(tmp_path, monkeypatch):
+    cfg = tmp_path / "teller.toml"
+    cfg.write_text('language = "zh"\nport = 9001\n[limits]\nmax_utterance_s = 12.5\n', encoding="utf-8")
+    monkeypatch.setenv("DT_CONFIG_FILE", str(cfg))
+    monkeypatch.setenv("DT_PORT", "9002")
+    s = Settings()
+    assert s.language == "zh" and s.limits.max_utterance_s == 12.5
+    assert s.port == 9002
+    assert s.limits.max_frame_bytes == 65536
+
+
+def test_nested_env_and_validation(monkeypatch):
+    monkeypatch.setenv("DT_ENDPOINTING__MAX_SILENCE_MS", "900")
+    assert Settings().endpointing.max_silence_ms == 900
+    monkeypatch.setenv("DT_LANGUAGE", "fr")
+    with pytest.raises(ValidationError):
+        Settings()
+
+
+def test_a_named_config_file_must_exist(monkeypatch, tmp_path):
+    monkeypatch.setenv("DT_CONFIG_FILE", str(tmp_path / "missing.toml"))
+    with pytest.raises(FileNotFoundError):
+        Settings()
+
+
+def test_every_setting_is_documented():
+    names = [n for n in Settings.model_fields if n not in ("limits", "endpointing")]
+    names += [f"limits.{n}" for n in Settings.model_fields["limits"].default_factory().model_fields]
+    names += [f"endpointing.{n}" for n in Settings.model_fields["endpointing"].default_factory().model_fields]
+    missing = [n for n in names if f"`{n}`" not in DOC]
+    assert not missing, missing

@@ -1,0 +1,135 @@
+"""Session-scoped fixtures: every model is loaded once per test run and shared.
+
+Models are prepared into the shared model cache (DT_MODEL_DIR or ~/.cache/digital-teller/models),
+so a second run on the same machine skips provisioning; each run gets its own data folder.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    from assistant.settings import Settings
+
+    path = Settings().model_dir if "DT_MODEL_DIR" in os.environ else Path.home() / ".cache" / "digital-teller" / "models"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def prepared_models(model_dir):
+    from assistant.models import model_table, prepare_missing
+    from assistant.settings import Settings
+
+    settings = Settings(model_dir=model_dir, data_dir=model_dir.parent / "unused-data")
+    prepare_missing(settings, model_table(settings), progress=False)
+    assert all(r.state == "ready" for r in model_table(settings)), model_table(settings)
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory, prepared_models):
+    from assistant.settings import Settings
+
+    data = tmp_path_factory.mktemp("teller-data")
+    # Every test connects from 127.0.0.1, so the anonymous rate limit is lifted here and tested
+    # on its own app in test_http_api.
+    return Settings(data_dir=data, model_dir=prepared_models, allowed_origins=["http://localhost:8000"],
+                    limits={"anon_sessions_per_minute": 10_000})
+
+
+@pytest.fixture(scope="session")
+def services(settings):
+    from assistant.loading import load_services
+
+    svc = load_services(settings)
+    yield svc
+    svc.close()
+
+
+def trim_silence(audio: np.ndarray, threshold: float = 0.01) -> np.ndarray:
+    """Cut leading and trailing silence so a test's pauses are exactly the ones it adds."""
+    loud = np.flatnonzero(np.abs(audio) > threshold)
+    if len(loud) == 0:
+        return audio[:0]
+    return audio[loud[0]: loud[-1] + 1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningServer:
+    """uvicorn on a loopback port in a thread, serving the shared services."""
+
+    def __init__(self, app, ws_max_size: int):
+        import uvicorn
+
+        self.port = _free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                ws_max_size=ws_max_size, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1/session"
+
+
+@pytest.fixture(scope="session")
+def server(settings, services):
+    from assistant.app import create_app
+
+    app = create_app(settings, services)
+    with RunningServer(app, ws_max_size=4 * settings.limits.max_frame_bytes) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def speech_bank(services):
+    """Spoken test questions, made with the bundled voices and resampled to 16 kHz."""
+    from assistant.audio import Resampler
+
+    cache: dict[tuple[str, str], np.ndarray] = {}
+
+    def say(text: str, language: str) -> np.ndarray:
+        key = (text, language)
+        if key not in cache:
+            engine = services.speaker.engines[language]
+            pieces = [seg.audio.astype(np.float32) / 32768.0 for seg in engine.synthesize(text)]
+            audio = Resampler(engine.sample_rate, 16000)(np.concatenate(pieces))
+            cache[key] = trim_silence(audio)
+        return cache[key]
+
+    return say
+

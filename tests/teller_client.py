@@ -1,0 +1,139 @@
+"""A small real WebSocket client for tests and benchmarks: streams audio like a microphone would.
+
+A microphone never stops sending: after the question it keeps sending silence, and the server's
+endpointing runs on that stream clock. So `ask_by_voice` streams the clip in real-time-sized
+chunks and then silence until the answer is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import websockets
+
+RATE = 16_000
+CHUNK_MS = 40
+
+
+@dataclass
+class Exchange:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # monotonic arrival time of each event
+    speech_end_sent: float | None = None
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["type"] == kind]
+
+    def first(self, kind: str) -> dict[str, Any]:
+        found = self.of(kind)
+        assert found, f"no {kind} in {[e['type'] for e in self.events]}"
+        return found[0]
+
+    def time_of(self, kind: str) -> float:
+        for e, t in zip(self.events, self.times):
+            if e["type"] == kind:
+                return t
+        raise AssertionError(f"no {kind}")
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate([np.frombuffer(base64.b64decode(e["audio"]), "<i2") for e in self.of("response.audio.delta")])
+
+
+def to_pcm16(audio: np.ndarray) -> bytes:
+    return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+class TellerClient:
+    def __init__(self, ws):
+        self.ws = ws
+        self.pending: list[dict[str, Any]] = []
+
+    @classmethod
+    async def connect(cls, url: str, *, origin: str | None = "http://localhost:8000", token: str | None = None):
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        ws = await websockets.connect(url, origin=origin, additional_headers=headers, max_size=2**24)
+        client = cls(ws)
+        created = await client.recv()
+        assert created["type"] == "session.created", created
+        client.session_id = created["session_id"]
+        return client
+
+    async def send(self, event: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(event, ensure_ascii=False))
+
+    async def recv(self, timeout: float = 30.0) -> dict[str, Any]:
+        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+
+    async def configure(self, **session: Any) -> dict[str, Any]:
+        session.setdefault("input_sample_rate", RATE)
+        await self.send({"type": "session.update", "session": session})
+        return await self.expect("session.updated")
+
+    async def expect(self, kind: str, timeout: float = 30.0) -> dict[str, Any]:
+        while True:
+            event = await self.recv(timeout)
+            if event["type"] == kind:
+                return event
+
+    async def collect_until(self, kind: str, timeout: float = 60.0) -> Exchange:
+        ex = Exchange()
+        deadline = time.monotonic() + timeout
+        while True:
+            event = await self.recv(max(0.1, deadline - time.monotonic()))
+            ex.events.append(event)
+            ex.times.append(time.monotonic())
+            if event["type"] == kind:
+                return ex
+
+    async def stream(self, audio: np.ndarray, *, pace: float = 1.0, base64_json: bool = False) -> float:
+        """Send `audio` (float32 16 kHz) in 40 ms chunks at `pace` x real time; returns when done."""
+        step = RATE * CHUNK_MS // 1000
+        start = time.monotonic()
+        for i, offset in enumerate(range(0, len(audio), step)):
+            pcm = to_pcm16(audio[offset:offset + step])
+            if base64_json:
+                await self.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()})
+            else:
+                await self.ws.send(pcm)
+            target = start + (i + 1) * CHUNK_MS / 1000 / pace
+            delay = target - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return time.monotonic()
+
+    async def ask_by_voice(self, audio: np.ndarray, *, until: str = "response.done", silence_s: float = 8.0,
+                           pace: float = 1.0, lead_silence_s: float = 0.3) -> Exchange:
+        """Stream lead silence + the clip + trailing silence while collecting events until `until`."""
+        ex = Exchange()
+        done = asyncio.Event()
+
+        async def reader() -> None:
+            while True:
+                event = await self.recv(60)
+                ex.events.append(event)
+                ex.times.append(time.monotonic())
+                if event["type"] == until:
+                    done.set()
+                    return
+
+        task = asyncio.create_task(reader())
+        try:
+            await self.stream(np.zeros(int(RATE * lead_silence_s), np.float32), pace=pace)
+            ex.speech_end_sent = await self.stream(audio, pace=pace)
+            silence = np.zeros(RATE * CHUNK_MS // 1000, np.float32)
+            deadline = time.monotonic() + silence_s
+            while not done.is_set() and time.monotonic() < deadline:
+                await self.stream(silence, pace=pace)
+            await asyncio.wait_for(task, timeout=60)
+        finally:
+            task.cancel()
+        return ex
+
+    async def close(self) -> None:
+        await self.ws.close()
