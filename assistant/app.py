@@ -104,7 +104,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 svc.metrics.refused.labels(reason=reason.split(";")[0]).inc()
             await ws.close(code=1008, reason=reason)
             return
-        session = Session(ws, svc, verdict.channel)
+        session = Session(ws, svc, verdict.channel, settings)
         open_sessions.add(session)
         gauge = svc.metrics.sessions.labels(channel=verdict.channel.split(":")[0])
         gauge.inc()

@@ -82,7 +82,7 @@ class Listener:
     def __init__(self, session: "Session"):
         self.session = session
         self.services = session.services
-        self.tracker = TurnTracker(self.services.settings.endpointing)
+        self.tracker = TurnTracker(self.session.settings.endpointing)
         self.detector = self.services.vad.detector()
         self.resampler: Resampler | None = None
         self.buffer = _Buffer()
@@ -102,7 +102,7 @@ class Listener:
 
     def reset_stream(self) -> None:
         self.abandon()
-        self.tracker = TurnTracker(self.services.settings.endpointing)
+        self.tracker = TurnTracker(self.session.settings.endpointing)
         self.detector = self.services.vad.detector()
         self.buffer = _Buffer()
 
@@ -121,7 +121,7 @@ class Listener:
                 await self._on_signal(signal)
         now = self.tracker.now_ms * RATE // 1000
         if self.tracker.in_turn:
-            limit = self.services.settings.limits.max_utterance_s
+            limit = self.session.settings.limits.max_utterance_s
             if (self.tracker.now_ms - self.tracker.speech_start_ms) / 1000 > limit:
                 await self.session.error(p.ErrorCode.UTTERANCE_TOO_LONG, f"a turn may last at most {limit:g} s")
                 self._finish()
@@ -178,7 +178,7 @@ class Listener:
         return result.text.strip(), (result.language or lang or "en")
 
     def _maybe_partial(self) -> None:
-        interval = self.services.settings.partial_interval_ms
+        interval = self.session.settings.partial_interval_ms
         if self.tracker.pausing or (self._partial and not self._partial.done()):
             return
         if self.tracker.now_ms - self._last_partial_ms < interval or self.buffer.length < MIN_PARTIAL_S * RATE:
@@ -229,7 +229,7 @@ class Listener:
             return False
         if asks_for_human(text):
             return True
-        return not answer.handoff and answer.confidence >= self.services.settings.endpointing.confident
+        return not answer.handoff and answer.confidence >= self.session.settings.endpointing.confident
 
     def _discard_speculation(self, fate: str | None) -> None:
         spec, self.speculation = self.speculation, None

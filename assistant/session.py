@@ -19,6 +19,7 @@ from .ids import new_id
 from .listener import Listener, Turn
 from .responder import Answer, detect_language
 from .services import ServerBusy, Services
+from .settings import Settings
 from .speaking import Speech
 
 log = logging.getLogger(__name__)
@@ -26,12 +27,14 @@ MAX_ERRORS = 50  # a client this broken is closed rather than answered forever
 
 
 class Session:
-    def __init__(self, ws: WebSocket, services: Services, channel: str):
+    def __init__(self, ws: WebSocket, services: Services, channel: str, settings: Settings | None = None):
         self.ws = ws
         self.services = services
+        # The app's settings (limits may differ per app even when the loaded models are shared).
+        self.settings = settings or services.settings
         self.channel = channel
         self.id = new_id("sess")
-        s = services.settings
+        s = self.settings
         self.config: dict[str, Any] = {
             "language": s.language,
             "input_sample_rate": None,
@@ -64,7 +67,7 @@ class Session:
         await self.send(p.Error(code=code, message=message, event_id=event_id))
 
     async def run(self) -> None:
-        limits = self.services.settings.limits
+        limits = self.settings.limits
         deadline = time.monotonic() + limits.max_session_s
         await self.send(p.SessionCreated(
             session_id=self.id, protocol=p.PROTOCOL_VERSION, session=dict(self.config),
@@ -113,7 +116,7 @@ class Session:
     # ------------------------------------------------------------------ dispatch
 
     async def _on_frame(self, message: dict[str, Any]) -> None:
-        limit = self.services.settings.limits.max_frame_bytes
+        limit = self.settings.limits.max_frame_bytes
         data = message.get("bytes")
         text = message.get("text")
         size = len(data) if data is not None else len((text or "").encode("utf-8"))
@@ -172,7 +175,7 @@ class Session:
         await self.listener.feed(pcm)
 
     async def _on_text(self, event: p.InputText) -> None:
-        limit = self.services.settings.limits.max_text_chars
+        limit = self.settings.limits.max_text_chars
         if len(event.text) > limit:
             raise p.ProtocolError(p.ErrorCode.TEXT_TOO_LONG, f"text longer than {limit} characters", event.event_id)
         if self.speech.active:

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
 
     language: Language = "auto"
     asr_model: Literal["whisper-base", "whisper-tiny-en"] = "whisper-base"
-    asr_threads: int = Field(0, ge=0, description="0 = CTranslate2's default")
+    asr_threads: int = Field(0, ge=0, description="0 = the usable cores")
     embedder: str = "e5-small"
     voice_en: str = "joe"
     voice_zh: str = "baker"

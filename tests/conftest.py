@@ -133,3 +133,15 @@ def speech_bank(services):
 
     return say
 
+
+
+@pytest.fixture(scope="session")
+def server_with(settings, services):
+    """Start another server on the shared models with some limits changed: `with server_with(x=1) as srv`."""
+    from assistant.app import create_app
+
+    def start(**limits):
+        changed = settings.model_copy(update={"limits": settings.limits.model_copy(update=limits)})
+        return RunningServer(create_app(changed, services), ws_max_size=4 * changed.limits.max_frame_bytes)
+
+    return start

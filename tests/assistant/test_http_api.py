@@ -48,15 +48,12 @@ def test_missing_models_stop_start_up_with_a_clear_message(tmp_path, capsys):
     assert "cannot start" in err and "digital-teller models" in err
 
 
-def test_anonymous_sessions_are_rate_limited_per_address(settings, services):
-    from assistant.app import create_app
-    from conftest import RunningServer
+def test_anonymous_sessions_are_rate_limited_per_address(server_with):
+    import websockets
 
-    strict = settings.model_copy(update={"limits": settings.limits.model_copy(update={"anon_sessions_per_minute": 2})})
-    with RunningServer(create_app(strict, services), ws_max_size=1 << 20) as srv:
+    with server_with(anon_sessions_per_minute=2) as srv:
         async def scenario():
             ok = [await TellerClient.connect(srv.ws) for _ in range(2)]
-            import websockets
             ws = await websockets.connect(srv.ws, origin="http://localhost:8000")
             try:
                 await asyncio.wait_for(ws.recv(), 5)

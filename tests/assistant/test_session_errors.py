@@ -126,3 +126,34 @@ def test_kiosk_token_admits_and_revocation_refuses_next_connect(server, settings
     assert code == 1008 and "revoked" in reason
     code, _ = asyncio.run(closed_with(server.ws, additional_headers={"Authorization": "Bearer dtk_forged"}))
     assert code == 1008
+
+
+def test_idle_sessions_are_closed_with_a_reason(server_with):
+    with server_with(idle_timeout_s=1.5) as srv:
+        async def scenario():
+            client = await TellerClient.connect(srv.ws)
+            with pytest.raises(websockets.ConnectionClosed) as info:
+                await client.recv(timeout=10)
+            return info.value.rcvd.code, info.value.rcvd.reason
+
+        code, reason = asyncio.run(scenario())
+    assert code == 1000 and reason == "idle timeout"
+
+
+def test_an_overlong_turn_is_refused_then_answered(server_with, speech_bank):
+    import numpy as np
+
+    speech = speech_bank("I would like to ask how I can open a new savings account at your bank, please.", "en")
+    with server_with(max_utterance_s=2.0) as srv:
+        async def scenario():
+            client = await TellerClient.connect(srv.ws)
+            await client.configure(language="en")
+            ex = await client.ask_by_voice(speech, until="response.created")
+            await client.close()
+            return ex
+
+        ex = asyncio.run(scenario())
+    assert len(speech) / 16000 > 2.5
+    assert ex.first("error")["code"] == "utterance_too_long"
+    kinds = [e["type"] for e in ex.events]
+    assert kinds.index("error") < kinds.index("transcript.final") < kinds.index("response.created")
