@@ -47,7 +47,7 @@ class Endpointing(BaseModel):
     speculate_after_ms: int = Field(160, ge=32, description="silence before a speculative transcript")
     commit_after_ms: int = Field(320, ge=64, description="silence after which a confident, complete question is answered")
     max_silence_ms: int = Field(1000, ge=200, description="silence after which the turn ends regardless")
-    confident: float = Field(0.6, gt=0, lt=1, description="retrieval confidence that lets the early commit happen")
+    confident: float = Field(0.7, gt=0, lt=1, description="retrieval confidence that lets the early commit happen")
 
 
 class Settings(BaseSettings):
@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     embedder: str = "e5-small"
     voice_en: str = "joe"
     voice_zh: str = "baker"
-    handoff_threshold: float = Field(0.5, ge=0, le=1, description="below this retrieval confidence, hand off")
+    handoff_threshold: float = Field(0.6, ge=0, le=1, description="below this retrieval confidence, hand off (chosen on data: docs/knowledge.md)")
     knowledge_file: Path | None = Field(None, description="JSONL seed; default: the bundled demo knowledge base")
 
     allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])

@@ -7,6 +7,10 @@ so a second run on the same machine skips provisioning; each run gets its own da
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: see assistant/cli.py
+
+import os
 import socket
 import threading
 import time

@@ -1,0 +1,147 @@
+"""The dense store: one Chroma record per example question, embeddings passed in.
+
+Chroma never embeds anything here (its default embedding function would download
+a model): every collection is opened with `embedding_function=None` and vectors
+come from our own `Embedder`. A fingerprint in the collection's metadata says
+which entries, versions and embedder the vectors belong to, so a restart with an
+unchanged knowledge base re-embeds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings
+
+from .embedders import Embedder
+from .entry import Entry
+
+# Bumped whenever the record layout or the way questions are embedded changes, so
+# that an old folder is re-embedded instead of silently searched with stale vectors.
+SCHEMA = 1
+_EMBED_BATCH = 64  # the engine slows down on very large batches (one huge activation)
+_DELETE_BATCH = 500
+
+
+def entry_fingerprint(entry: Entry) -> str:
+    # Only what the vectors depend on: editing an answer must not force re-embedding.
+    payload = json.dumps([entry.id, entry.version, entry.example_questions()],
+                         ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _collection_name(prefix: str, embedder_name: str) -> str:
+    # Vectors of different embedders live in different collections, so switching
+    # models (and back) never compares vectors from two spaces.
+    name = re.sub(r"[^a-zA-Z0-9._-]", "-", f"{prefix}-{embedder_name}")
+    return name.strip("-._")[:128]
+
+
+class QuestionVectors:
+    """Example-question vectors of entries in a Chroma PersistentClient folder."""
+
+    def __init__(self, path: str | Path, embedder: Embedder, collection: str = "knowledge") -> None:
+        self.embedder = embedder
+        Path(path).mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(
+            path=str(path), settings=Settings(anonymized_telemetry=False))
+        self._name = _collection_name(collection, embedder.name)
+        self._collection = self._open()
+
+    def _open(self):
+        # embedding_function=None on every open: left unset, Chroma attaches its
+        # default function, which downloads a model the first time it is used.
+        return self._client.get_or_create_collection(
+            self._name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
+
+    def drop(self) -> None:
+        self._client.delete_collection(self._name)
+        self._collection = self._open()
+
+    def fingerprint_of(self, fingerprints: dict[str, str]) -> str:
+        """The whole store's fingerprint for these per-entry fingerprints."""
+        parts = [f"schema={SCHEMA}", f"embedder={self.embedder.name}", f"dim={self.embedder.dim}"]
+        parts += sorted(f"{k}={v}" for k, v in fingerprints.items())
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+    def matches(self, fingerprints: dict[str, str], records: int) -> bool:
+        meta = self._collection.metadata or {}
+        return (meta.get("fingerprint") == self.fingerprint_of(fingerprints)
+                and self._collection.count() == records)
+
+    def mark(self, fingerprints: dict[str, str]) -> None:
+        self._collection.modify(metadata={
+            "fingerprint": self.fingerprint_of(fingerprints), "embedder": self.embedder.name,
+            "dim": self.embedder.dim, "schema": SCHEMA})
+
+    def sync(self, entries: Sequence[Entry]) -> tuple[int, int]:
+        """Store exactly `entries`, embedding only what changed: (embedded, removed)."""
+        wanted = {e.id: entry_fingerprint(e) for e in entries}
+        expected = {e.id: len(e.example_questions()) for e in entries}
+        stored: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for meta in self._collection.get(include=["metadatas"])["metadatas"] or []:
+            key = str(meta["entry_id"])
+            stored[key] = str(meta.get("entry_fp", ""))
+            counts[key] = counts.get(key, 0) + 1
+        # Stale: removed, changed, or with too few rows (a build interrupted mid-entry).
+        stale = sorted(k for k, fp in stored.items()
+                       if wanted.get(k) != fp or counts[k] != expected.get(k))
+        for start in range(0, len(stale), _DELETE_BATCH):
+            self._collection.delete(where={"entry_id": {"$in": stale[start:start + _DELETE_BATCH]}})
+        fresh = [e for e in entries if e.id in stale or e.id not in stored]
+        return self.add(fresh), len(stale)
+
+    def add(self, entries: Iterable[Entry]) -> int:
+        rows = [(e, lang, i, q) for e in entries for lang, i, q in e.example_questions()]
+        if not rows:
+            return 0
+        # Stored questions are embedded as *queries*: matching a question to a
+        # question is the symmetric case, for which e5 wants one prefix on both sides.
+        texts = [q for *_, q in rows]
+        vectors = np.concatenate([self.embedder.embed_queries(texts[s:s + _EMBED_BATCH])
+                                  for s in range(0, len(texts), _EMBED_BATCH)])
+        batch = max(1, min(1000, self._client.get_max_batch_size()))
+        for start in range(0, len(rows), batch):
+            part = rows[start:start + batch]
+            self._collection.add(
+                ids=[f"{e.id}:{lang}:{i}" for e, lang, i, _ in part],
+                embeddings=vectors[start:start + batch],
+                documents=[q for *_, q in part],
+                metadatas=[{"entry_id": e.id, "lang": lang, "version": e.version,
+                            "entry_fp": entry_fingerprint(e)} for e, lang, i, _ in part])
+        return len(rows)
+
+    def delete(self, entry_id: str) -> None:
+        self._collection.delete(where={"entry_id": entry_id})
+
+    def centroids(self, entry_id: str | None = None) -> dict[str, np.ndarray]:
+        """Normalised mean of each entry's stored question vectors (or of one entry's)."""
+        got = self._collection.get(where={"entry_id": entry_id} if entry_id else None,
+                                   include=["embeddings", "metadatas"])
+        vectors = got["embeddings"] if got["embeddings"] is not None else []
+        sums: dict[str, np.ndarray] = {}
+        for vec, meta in zip(vectors, got["metadatas"] or [], strict=True):
+            key = str(meta["entry_id"])
+            sums[key] = sums.get(key, 0.0) + np.asarray(vec, dtype=np.float32)
+        return {k: v / max(float(np.linalg.norm(v)), 1e-12) for k, v in sums.items()}
+
+    def nearest(self, query: np.ndarray, n: int) -> dict[str, tuple[float, str]]:
+        """entry id -> (cosine of its closest example among the `n` nearest, that example)."""
+        if n <= 0:
+            return {}
+        res = self._collection.query(query_embeddings=[query], n_results=n,
+                                     include=["distances", "metadatas", "documents"])
+        best: dict[str, tuple[float, str]] = {}
+        for dist, meta, doc in zip(res["distances"][0], res["metadatas"][0], res["documents"][0],
+                                   strict=True):
+            key, sim = str(meta["entry_id"]), 1.0 - float(dist)
+            if key not in best or sim > best[key][0]:
+                best[key] = (sim, doc or "")
+        return best
