@@ -18,6 +18,7 @@ from .responder import detect_language
 from .services import ServerBusy, Services
 from .session import Session
 from .settings import Settings
+from .tts_routes import router as tts_router
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         finally:
             gauge.dec()
             open_sessions.discard(session)
+
+    app.include_router(tts_router)
 
     demo = files("web_demo")
     if demo.joinpath("index.html").is_file():

@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("action", choices=["add", "revoke", "list"])
     kiosk.add_argument("name", nargs="?")
     kiosk.set_defaults(func=cmd_kiosk)
+
+    from .cli_voice import add_voice_commands
+
+    add_voice_commands(sub, common)
     return parser
 
 

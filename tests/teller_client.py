@@ -12,7 +12,7 @@ import base64
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import websockets
@@ -107,18 +107,20 @@ class TellerClient:
                 await asyncio.sleep(delay)
         return time.monotonic()
 
-    async def ask_by_voice(self, audio: np.ndarray, *, until: str = "response.done", silence_s: float = 8.0,
-                           pace: float = 1.0, lead_silence_s: float = 0.3) -> Exchange:
-        """Stream lead silence + the clip + trailing silence while collecting events until `until`."""
+    async def ask_by_voice(self, audio: np.ndarray, *, until: str | Callable[[Exchange], bool] = "response.done",
+                           silence_s: float = 8.0, pace: float = 1.0, lead_silence_s: float = 0.3) -> Exchange:
+        """Stream lead silence + the clip + trailing silence while collecting events until `until`
+        (an event type, or a predicate on the exchange so far)."""
         ex = Exchange()
         done = asyncio.Event()
+        finished = until if callable(until) else (lambda e: e.events[-1]["type"] == until)
 
         async def reader() -> None:
             while True:
                 event = await self.recv(60)
                 ex.events.append(event)
                 ex.times.append(time.monotonic())
-                if event["type"] == until:
+                if finished(ex):
                     done.set()
                     return
 

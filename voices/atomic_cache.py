@@ -146,3 +146,22 @@ def clear_for_rebuild(folder: Path) -> None:
     for leftover in folder.glob(".*.tmp"):
         with contextlib.suppress(FileNotFoundError):
             leftover.unlink()
+
+
+def model_fingerprint(files: Mapping[str, Path], **settings: object) -> str:
+    """A short, stable id for a loaded voice: its model files and the settings that
+    change its sound (rate, seed…). Caches of synthesised audio key on it, so a new
+    model or a new rate never serves stale audio. A provisioned folder's manifest
+    already holds the files' SHA-256, so it stands in for hashing the models again."""
+    digest = hashlib.sha256()
+    for key in sorted(files):
+        path = Path(files[key])
+        manifest = path / MANIFEST if path.is_dir() else path.parent / MANIFEST
+        digest.update(key.encode())
+        if manifest.is_file():
+            digest.update(manifest.read_bytes())
+        else:
+            st = path.stat()
+            digest.update(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]

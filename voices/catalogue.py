@@ -20,7 +20,9 @@ from voices.provision import (
 )
 from voices.types import Language, TTSEngine
 
-EngineFactory = Callable[[Path, "ProgressHook | None"], TTSEngine]
+# (cache_dir, progress) -> engine; factories that accept a `rate` keyword (all
+# the built-in ones) honour load_voice(..., rate=…).
+EngineFactory = Callable[..., TTSEngine]
 
 
 @dataclass(frozen=True)
@@ -32,17 +34,27 @@ class VoiceInfo:
     factory: EngineFactory  # (cache_dir, progress) -> engine
 
 
-def _load_joe(cache_dir: Path, progress: ProgressHook | None) -> TTSEngine:
+def _load_joe(cache_dir: Path, progress: ProgressHook | None, *, rate: float = 1.0, seed: int | None = None) -> TTSEngine:
     from voices.piper_engine import PiperEngine
 
     model = prepare_piper_voice(cache_dir, progress)
-    return PiperEngine(model, Path(f"{model}.json"))
+    return PiperEngine(model, Path(f"{model}.json"), rate=rate, seed=seed)
 
 
-def _load_baker(cache_dir: Path, progress: ProgressHook | None) -> TTSEngine:
+def _load_baker(cache_dir: Path, progress: ProgressHook | None, *, rate: float = 1.0, seed: int | None = None) -> TTSEngine:
     from voices.zh_engine import ZhEngine
 
-    return ZhEngine(prepare_zh_voice(cache_dir, progress))
+    # The Mandarin model is deterministic by construction (seeded dropout, reseeded per call).
+    return ZhEngine(prepare_zh_voice(cache_dir, progress), length_scale=1.0 / rate)
+
+
+def _espeak(language: Language, voice: str) -> EngineFactory:
+    def load(cache_dir: Path, progress: ProgressHook | None, *, rate: float = 1.0, seed: int | None = None) -> TTSEngine:
+        from voices.espeak_engine import EspeakEngine
+
+        return EspeakEngine(language, voice, rate=rate)  # formant synthesis: nothing random
+
+    return load
 
 
 _REGISTRY: dict[str, VoiceInfo] = {}
@@ -76,6 +88,32 @@ register_voice(
 )
 
 
+register_voice(
+    VoiceInfo(
+        name="espeak-en",
+        language="en",
+        sample_rate=22050,
+        description="espeak-ng 1.52 en-us (espeakng-loader): robotic fallback, timings from phoneme events",
+        factory=_espeak("en", "en-us"),
+    )
+)
+register_voice(
+    VoiceInfo(
+        name="espeak-zh",
+        language="zh",
+        sample_rate=22050,
+        description="espeak-ng 1.52 cmn (espeakng-loader): robotic Mandarin fallback, timings from phoneme events",
+        factory=_espeak("zh", "cmn"),
+    )
+)
+
+
+def espeak_voice(name: str, language: Language, espeak_name: str, description: str = "") -> VoiceInfo:
+    """A catalogue entry for any other language espeak-ng knows (e.g. "fr", "yue");
+    register it with register_voice."""
+    return VoiceInfo(name, language, 22050, description or f"espeak-ng {espeak_name}", _espeak(language, espeak_name))
+
+
 def available_voices(language: str | None = None) -> list[VoiceInfo]:
     return [v for v in _REGISTRY.values() if language is None or v.language == language]
 
@@ -93,6 +131,22 @@ def default_voice(language: str) -> VoiceInfo:
     return voice_info(DEFAULT_VOICES[language])
 
 
-def load_voice(name: str, cache_dir: Path | None = None, progress: ProgressHook | None = None) -> TTSEngine:
-    """Provision (first time only) and load the named voice."""
-    return voice_info(name).factory(Path(cache_dir) if cache_dir else default_cache_dir(), progress)
+def load_voice(
+    name: str,
+    cache_dir: Path | None = None,
+    progress: ProgressHook | None = None,
+    *,
+    rate: float = 1.0,
+    seed: int | None = None,
+) -> TTSEngine:
+    """Provision (first time only) and load the named voice.
+
+    `rate` is the speaking rate (1.0 = the voice's own, 1.2 = 20 % faster); `seed`
+    makes a voice with sampling noise (Piper) repeatable, for offline renders."""
+    if rate <= 0:
+        raise ValueError("rate must be positive")
+    factory = voice_info(name).factory
+    folder = Path(cache_dir) if cache_dir else default_cache_dir()
+    if rate == 1.0 and seed is None:
+        return factory(folder, progress)  # also works for factories without keywords
+    return factory(folder, progress, rate=rate, seed=seed)

@@ -39,7 +39,9 @@ _PUNCT = set("，。！？；：、,.!?;:…—–-~～·“”‘’\"'（）()
 
 _TOKEN = re.compile(
     r"""
-    (?P<time>(?<!\d)(?:[01]?\d|2[0-3])[:：][0-5]\d(?!\d))
+    (?P<card>(?<![\d-])(?:\d{4}[ -]){3}\d{4}(?:[ -]?\d{1,3})?(?![\d-])|(?<!\d)\d{16,19}(?!\d))
+  | (?P<date>(?<![\d.])(?:19|20)\d\d(?P<sep>[-/.])\d{1,2}(?P=sep)\d{1,2}(?![\d.]))
+  | (?P<time>(?<!\d)(?:[01]?\d|2[0-3])[:：][0-5]\d(?!\d))
   | (?P<percent>\d+(?:\.\d+)?\s*%)
   | (?P<money>[¥￥$]\s*\d[\d,]*(?:\.\d+)?)
   | (?P<grouped>\d+(?:[-\s]\d+)+)
@@ -74,6 +76,10 @@ def spoken_units(text: str) -> list[SpokenUnit]:
         after = text[m.end() : m.end() + 1]
         if kind == "latin":
             units.append(SpokenUnit(token, token, "latin"))
+        elif kind == "card":
+            # Never read a customer's card number aloud; show it masked too.
+            last4 = re.sub(r"\D", "", token)[-4:]
+            units.append(SpokenUnit(f"****{last4}", "尾号" + digit_by_digit(last4), "number"))
         else:
             units.append(SpokenUnit(token, _read_number(kind or "number", token, text[: m.start()], after), "number"))
         pos = m.end()
@@ -110,11 +116,16 @@ def _read_number(kind: str, token: str, before: str, after: str) -> str:
         if int(minutes):
             spoken += ("零" if int(minutes) < 10 else "") + cardinal(int(minutes)) + "分"
         return spoken
+    if kind == "date":
+        year, month, day = (int(p) for p in re.split(r"[-/.]", token))
+        return digit_by_digit(str(year), phone=False) + "年" + cardinal(month) + "月" + cardinal(day) + "日"
     if kind == "percent":
         return "百分之" + decimal(token.rstrip("% ").strip())
     if kind == "money":
         amount = re.sub(r"[¥￥$\s,]", "", token)
-        return decimal(amount) + ("美元" if token.startswith("$") else "元")
+        if token.startswith("$"):
+            return decimal(_trim_zeros(amount)) + "美元"
+        return yuan(amount)
     if kind == "grouped":
         digits = re.sub(r"[-\s]", "", token)
         if len(digits) >= 7:
@@ -123,11 +134,30 @@ def _read_number(kind: str, token: str, before: str, after: str) -> str:
         parts = re.split(r"[-\s]+", token)
         return "至".join(cardinal(int(p)) for p in parts)
     plain = token.replace(",", "")
+    if after == "元" and "." in plain:
+        plain = _trim_zeros(plain)  # 12,500.00元 → 一万两千五百元
     if "." not in plain and _is_identifier(plain, before, after):
         return digit_by_digit(plain, phone=not after.startswith("年"))
     if plain == "2" and after in _LIANG_BEFORE:
         return "两"
     return decimal(plain)
+
+
+def _trim_zeros(amount: str) -> str:
+    return amount.rstrip("0").rstrip(".") if "." in amount else amount
+
+
+def yuan(amount: str) -> str:
+    """'12500.00' → 一万两千五百元, '12.05' → 十二元零五分: 元, 角 and 分 as tellers say them."""
+    whole, _, frac = amount.partition(".")
+    frac = (frac + "00")[:2]
+    value, jiao, fen = int(whole or "0"), int(frac[0]), int(frac[1])
+    out = cardinal(value) + "元" if value or not (jiao or fen) else ""
+    if jiao:
+        out += _DIGITS[jiao] + "角"
+    if fen:
+        out += ("零" if out and not jiao else "") + _DIGITS[fen] + "分"
+    return out
 
 
 def _is_identifier(digits: str, before: str, after: str) -> bool:
@@ -193,5 +223,6 @@ def _four_digits(group: int) -> str:
         if zero_pending:
             out += "零"
             zero_pending = False
-        out += _DIGITS[digit] + _SMALL_UNITS[position]
+        # 两千 is how amounts are said (一万两千五百); 二百 stays, as in 一千二百.
+        out += ("两" if digit == 2 and position == 3 else _DIGITS[digit]) + _SMALL_UNITS[position]
     return out

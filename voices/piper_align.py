@@ -194,9 +194,13 @@ def words_from_units(
     written: Sequence[str],
     phonemize_word: Callable[[str], str],
     sample_rate: int,
+    shown: Sequence[str] | None = None,
 ) -> list[Word]:
+    """`written` is what each word was spoken as (aligned against the phones);
+    `shown`, when given, is what to display for it ("$5" spoken "five dollars")."""
     if not written:
         return []
+    display = shown if shown is not None else written
     labels = assign_words(units, [phonemize_word(w) for w in written])
     starts: list[int] = []
     position = 0
@@ -212,5 +216,5 @@ def words_from_units(
     words = []
     for w in sorted(spans):
         begin, end = spans[w]
-        words.append(Word(written[w], begin * 1000.0 / sample_rate, (end - begin) * 1000.0 / sample_rate))
+        words.append(Word(display[w], begin * 1000.0 / sample_rate, (end - begin) * 1000.0 / sample_rate))
     return words

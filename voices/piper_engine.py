@@ -1,5 +1,8 @@
 """English TTS with Piper (VITS, ONNX) and exact phoneme timings.
 
+Text is normalised for speech first (`voices.normalize_en`: amounts, dates,
+card numbers…); word timings still show the written words.
+
 The model must be the alignment-patched copy made by
 `voices.provision.prepare_piper_voice`: its second output gives the number of
 audio samples each phoneme id produced, so phone timings are exact (they sum
@@ -14,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voices.atomic_cache import model_fingerprint
+from voices.normalize_en import spoken
 from voices.piper_align import (
     fold_units,
     group_samples,
@@ -35,12 +40,30 @@ class PiperEngine:
         config_path: Path | None = None,
         *,
         length_scale: float | None = None,
+        rate: float = 1.0,
+        seed: int | None = None,
         language: Language = "en",
+        normalize: bool = True,
     ) -> None:
+        """`rate` > 1 speaks faster (it divides the voice's length_scale).
+        `seed` makes the voice's sampling noise repeatable: onnxruntime seeds a
+        session's random ops when it is created, so a seeded engine gives the same
+        audio for the same sequence of calls (renders load a fresh one)."""
+        import onnxruntime
         from piper import PiperVoice, SynthesisConfig
 
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        if seed is not None:
+            onnxruntime.set_seed(seed)
         self._voice = PiperVoice.load(str(model_path), config_path=str(config_path) if config_path else None)
-        self._syn_config = SynthesisConfig(length_scale=length_scale)
+        base_scale = length_scale if length_scale is not None else self._voice.config.length_scale
+        self.length_scale = float(base_scale) / rate
+        self._syn_config = SynthesisConfig(length_scale=self.length_scale)
+        self._normalize = normalize and language == "en"
+        self.fingerprint = model_fingerprint(
+            {"model": Path(model_path)}, engine="piper", length_scale=round(self.length_scale, 4), normalize=self._normalize
+        )
         self.language: Language = language
         self.sample_rate: int = int(self._voice.config.sample_rate)
         self._id_map = self._voice.config.phoneme_id_map
@@ -66,7 +89,12 @@ class PiperEngine:
         """One segment for `sentence`, however many chunks espeak splits it into."""
         audio_parts: list[np.ndarray] = []
         raw: list[tuple[str, int]] = []
-        for chunk in self._voice.synthesize(sentence, syn_config=self._syn_config, include_alignments=True):
+        if self._normalize:
+            said = spoken(sentence)
+            text, written, shown = said.text, [w.spoken for w in said.words], [w.written for w in said.words]
+        else:
+            text, written, shown = sentence, text_words(sentence), None
+        for chunk in self._voice.synthesize(text, syn_config=self._syn_config, include_alignments=True):
             audio = chunk.audio_int16_array
             if chunk.phoneme_id_samples is None:
                 raise RuntimeError("Piper returned no alignments; is the model patched?")
@@ -84,7 +112,7 @@ class PiperEngine:
             audio=audio,
             sample_rate=self.sample_rate,
             phones=phones_from_units(units, self.sample_rate),
-            words=words_from_units(units, text_words(sentence), self._word_phonemes, self.sample_rate),
+            words=words_from_units(units, written, self._word_phonemes, self.sample_rate, shown),
             alphabet="ipa",
         )
 

@@ -7,7 +7,8 @@ before use, done here and cached:
 - Piper: the ONNX graph gets its per-phoneme sample counts (the `Ceil` tensor)
   exposed as a second output, which gives exact phoneme timings for lip-sync.
 - Baker FastSpeech2: its two TensorFlow-only `FlexRandomUniform` ops become the
-  LiteRT builtin RANDOM_UNIFORM, so it runs on `ai_edge_litert` alone.
+  LiteRT builtin RANDOM_UNIFORM with fixed seeds, so it runs on `ai_edge_litert`
+  alone and repeatably.
 
 `prepare_*` is idempotent and safe to call at every start: when the cache folder
 is complete it only verifies checksums; otherwise it rebuilds it atomically.
@@ -33,7 +34,10 @@ from voices.atomic_cache import (
 ProgressHook = Callable[[str], None]
 
 PIPER_RECIPE = "piper-alignment-output/1"
-ZH_RECIPE = "baker-fastspeech2-builtin-random-uniform/1"
+# /2: the dropout ops get fixed seeds, so that (with the engine re-preparing the
+# graph before each call) the same text always gives the same audio.
+ZH_RECIPE = "baker-fastspeech2-builtin-random-uniform/2"
+ZH_DROPOUT_SEEDS = (20240917, 7)
 ZH_FILES = ("fastspeech2.tflite", "mb_melgan.tflite", "baker_mapper.json")
 _CACHE_ENV = "DT_MODEL_DIR"  # the same variable the server settings read
 
@@ -197,7 +201,8 @@ def prepare_zh_voice(cache_dir: Path, progress: ProgressHook | None = None) -> P
 
         sources = _zh_sources()
         say("rewriting FlexRandomUniform ops to the builtin RANDOM_UNIFORM")
-        model, count = rewrite_flex_random_uniform(sources["fastspeech2"].read_bytes())
+        seed, seed2 = ZH_DROPOUT_SEEDS
+        model, count = rewrite_flex_random_uniform(sources["fastspeech2"].read_bytes(), seed=seed, seed2=seed2)
         leftover = custom_op_names(model)
         if leftover:
             raise RuntimeError(f"FastSpeech2 still needs custom ops after the rewrite: {leftover}")

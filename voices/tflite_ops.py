@@ -30,7 +30,9 @@ def rewrite_flex_random_uniform(model_bytes: bytes, *, seed: int = 0, seed2: int
     """Return (new model bytes, number of operators rewritten).
 
     seed/seed2 = 0 asks the kernel for a random seed, as the original TensorFlow
-    op did; the dropout noise is part of how this voice was meant to sound.
+    op did; the dropout noise is part of how this voice was meant to sound. Fixed
+    seeds keep the noise but make it repeatable: LiteRT's kernel re-seeds its
+    generator whenever the graph is prepared (allocate_tensors).
     """
     if model_bytes[4:8] != TFLITE_FILE_IDENTIFIER:
         raise ValueError("not a TFLite flatbuffer (missing TFL3 identifier)")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voices.atomic_cache import model_fingerprint
 from voices.sentences import split_sentences
 from voices.types import Language, SpeechSegment
 from voices.zh_frontend import FrontEndResult, ZhFrontEnd
@@ -31,7 +32,7 @@ class _Model:
     """One LiteRT interpreter with a lock; resizes only when the shape changes
     (re-planning the XNNPACK graph costs more than a short sentence's inference)."""
 
-    def __init__(self, path: Path, num_threads: int) -> None:
+    def __init__(self, path: Path, num_threads: int, *, reseed: bool = False) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
         self._interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
@@ -41,10 +42,18 @@ class _Model:
         self.outputs = self._interpreter.get_output_details()
         self._lock = threading.Lock()
         self._shape: tuple[int, ...] | None = None
+        # The acoustic model's dropout is seeded; its random kernel restarts from
+        # the seed whenever the graph is prepared, so preparing before every call
+        # makes a sentence's audio independent of what was said before.
+        self._reseed = reseed
 
     def run(self, arrays: list[np.ndarray], outputs: list[int]) -> list[np.ndarray]:
         with self._lock:
             shape = tuple(arrays[0].shape)
+            if self._reseed and shape == self._shape:
+                # Same shape: resizing to it is a no-op, so step through another one.
+                self._interpreter.resize_tensor_input(self.inputs[0]["index"], [1, shape[1] + 1])
+                self._shape = None
             if shape != self._shape:
                 self._interpreter.resize_tensor_input(self.inputs[0]["index"], list(shape))
                 self._interpreter.allocate_tensors()
@@ -72,9 +81,13 @@ class ZhEngine:
         model_dir = Path(model_dir)
         threads = num_threads or min(2, os.cpu_count() or 1)
         self._frontend = ZhFrontEnd(model_dir / "baker_mapper.json")
-        self._acoustic = _Model(model_dir / "fastspeech2.tflite", threads)
+        self._acoustic = _Model(model_dir / "fastspeech2.tflite", threads, reseed=True)
         self._vocoder = _Model(model_dir / "mb_melgan.tflite", threads)
+        if length_scale <= 0:
+            raise ValueError("length_scale must be positive")
         self._length_scale = np.array([length_scale], dtype=np.float32)
+        self.length_scale = float(length_scale)
+        self.fingerprint = model_fingerprint({"model": model_dir}, engine="baker", length_scale=round(length_scale, 4))
         # Outputs of the Baker FastSpeech2 export: mel before/after postnet,
         # durations, f0, energy. We use the post-net mel and the durations.
         names = [d["name"] for d in self._acoustic.outputs]

@@ -127,11 +127,12 @@ def test_barge_in_cancels_the_answer_and_the_new_turn_is_answered(server, speech
         client = await TellerClient.connect(server.ws)
         await client.configure(language="en")
         first = await client.ask_by_voice(long_question, until="response.audio.delta")
-        second = await client.ask_by_voice(interruption, until="response.done", lead_silence_s=0.0)
-        # the interrupted response's done comes first, then the new answer's events
-        while not any(e["type"] == "response.done" and e["response_id"] != first.first("response.created")["response_id"]
-                      for e in second.events):
-            second.events.append(await client.recv())
+        old_id = first.first("response.created")["response_id"]
+
+        def new_answer_done(ex):
+            return any(e["type"] == "response.done" and e["response_id"] != old_id for e in ex.events)
+
+        second = await client.ask_by_voice(interruption, until=new_answer_done, lead_silence_s=0.0)
         await client.close()
         return first, second
 

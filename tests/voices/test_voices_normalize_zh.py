@@ -48,3 +48,32 @@ def test_units_keep_the_written_form_for_word_timings():
         ("热", "han"), ("线", "han"), ("95588", "number"), ("，", "punct"), ("ATM", "latin"), ("。", "punct"),
     ]
     assert units[2].spoken == "九五五八八"
+
+
+MORE_TEXTS = [
+    ("¥12,500.00", "一万两千五百元"),
+    ("¥12.50", "十二元五角"),
+    ("¥12.05", "十二元零五分"),
+    ("¥0.05", "五分"),
+    ("12,500.00元", "一万两千五百元"),
+    ("转账2000元", "转账两千元"),
+    ("22000", "两万两千"),
+    ("利率3.5%", "利率百分之三点五"),
+    ("2026-11-28", "二零二六年十一月二十八日"),
+    ("2026年11月28日", "二零二六年十一月二十八日"),
+    ("9:30", "九点三十分"),
+    ("卡号6222 0212 3456 7890已冻结", "卡号尾号七八九零已冻结"),
+    ("卡号6222021234567890123", "卡号尾号零幺二三"),
+    ("请用手机银行APP查询", "请用手机银行APP查询"),
+    ("ETC卡", "ETC卡"),
+]
+
+
+@pytest.mark.parametrize("text,expected", MORE_TEXTS)
+def test_normalize_amounts_dates_cards(text, expected):
+    assert normalize(text) == expected
+
+
+def test_card_numbers_are_shown_masked():
+    units = spoken_units("卡号6222021234567890123")
+    assert units[-1].written == "****0123"
