@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any, Literal
@@ -23,6 +25,26 @@ from .tts_routes import router as tts_router
 log = logging.getLogger(__name__)
 
 
+def start_presynthesis(services: Services) -> threading.Thread:
+    """Synthesise every approved answer into the disk cache, at low CPU priority, in the background."""
+    from .loading import approved_texts
+
+    def work() -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):
+            pass  # not Linux, or not permitted: run at normal priority
+        try:
+            made = services.speaker.presynthesize(approved_texts(services.index))
+            log.info("pre-synthesised %d answer sentences", made)
+        except Exception:  # noqa: BLE001 - a failed warm-up only costs cache hits
+            log.exception("pre-synthesis failed")
+
+    thread = threading.Thread(target=work, name="dt-presynthesis", daemon=True)
+    thread.start()
+    return thread
+
+
 class AskRequest(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     language: Literal["zh", "en"] | None = None
@@ -38,6 +60,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             from .loading import load_services
 
             owned = app.state.services = load_services(settings)
+        if settings.presynthesize:
+            start_presynthesis(app.state.services)
         try:
             yield
         finally:

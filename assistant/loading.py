@@ -53,9 +53,23 @@ def load_responder(settings: Settings, index=None) -> Responder:
 def load_speaker(settings: Settings) -> Speaker:
     from voices import load_voice, split_sentences
 
+    from voices.answer_cache import AnswerCache
+
     names = {"en": settings.voice_en, "zh": settings.voice_zh}
     engines = {lang: load_voice(name, settings.model_dir) for lang, name in names.items()}
-    return Speaker(engines, names, split=lambda text, lang: split_sentences(text, lang))
+    disk = AnswerCache(settings.data_dir / "answer-audio")
+    return Speaker(engines, names, split=lambda text, lang: split_sentences(text, lang), disk=disk)
+
+
+def approved_texts(index) -> dict[str, list[str]]:
+    """Every answer and disclosure the teller may speak, per language (for pre-synthesis)."""
+    texts: dict[str, list[str]] = {"zh": [], "en": []}
+    for entry in index.entries():
+        for lang, answer in entry.answer.items():
+            texts.setdefault(lang, []).append(answer)
+        for lang, disclosure in (entry.disclosure or {}).items():
+            texts.setdefault(lang, []).append(disclosure)
+    return texts
 
 
 class VadModel:

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
 
     allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
     allow_anonymous: bool = True
+    presynthesize: bool = Field(True, description="synthesise every approved answer into the disk cache after start-up")
     partial_interval_ms: int = Field(1000, ge=200, description="at most one partial transcript this often")
 
     limits: Limits = Field(default_factory=Limits)

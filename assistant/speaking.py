@@ -102,10 +102,13 @@ class Speech:
             started = time.monotonic()
             seq = 0
             for text, interruptible in parts:
-                for sentence in speaker.sentences(text, answer.language):
+                sentences = speaker.sentences(text, answer.language)
+                for sentence in sentences:
                     if playback.stop.is_set() and interruptible:
                         break
                     segments = await self.services.inference.run("tts", speaker.synthesize, sentence, answer.language)
+                    if not interruptible and sentence == sentences[-1]:
+                        segments = [*segments, speaker.pause(answer.language)]
                     for segment in segments:
                         base = playback.sent_ms
                         playback.words.extend((w.text, base + w.start_ms) for w in segment.words)

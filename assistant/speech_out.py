@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from avatar_bridge import LipSync, lipsync, render
+from voices.answer_cache import AnswerCache, engine_fingerprint
+from voices.prosody import DISCLOSURE_PAUSE_MS, pause_after
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,19 @@ class SegmentCache:
 
 
 class Speaker:
-    """Owns the TTS engines (one per language, shared by all sessions) and the sentence cache."""
+    """Owns the TTS engines (one per language, shared by all sessions) and the sentence caches:
+    an in-memory LRU in front of an optional on-disk `AnswerCache` that survives restarts and is
+    keyed by the voice's fingerprint, so a changed entry or voice never plays stale audio."""
 
     def __init__(self, engines: Mapping[str, Any], voice_names: Mapping[str, str],
                  split: Callable[[str, str], Sequence[str]], *, chunk_ms: float = 200.0,
-                 cache: SegmentCache | None = None):
+                 cache: SegmentCache | None = None, disk: AnswerCache | None = None):
         self.engines = dict(engines)
         self.voice_names = dict(voice_names)
         self.split = split
         self.chunk_ms = chunk_ms
         self.cache = cache or SegmentCache()
+        self.disk = disk
         # One lock per engine: the models keep per-call state and are not re-entrant.
         self._locks = {lang: threading.Lock() for lang in self.engines}
 
@@ -87,10 +92,42 @@ class Speaker:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        with self._locks[language]:
-            segments = list(self.engines[language].synthesize(sentence))
+        engine = self.engines[language]
+        segments = self.disk.get(key[0], engine_fingerprint(engine), sentence) if self.disk else None
+        if segments is None:
+            with self._locks[language]:
+                segments = list(engine.synthesize(sentence))
+            if self.disk is not None:
+                self.disk.put(key[0], engine_fingerprint(engine), sentence, segments)
         self.cache.put(key, segments)
         return segments
+
+    def presynthesize(self, texts_by_language: Mapping[str, Sequence[str]]) -> int:
+        """Fill the disk cache with every sentence of the given answers; returns how many were made.
+
+        Blocking and CPU-heavy: the server runs it on one low-priority background thread, one
+        sentence per engine lock, so live sessions interleave with it.
+        """
+        if self.disk is None:
+            return 0
+        made = 0
+        for language, texts in texts_by_language.items():
+            engine = self.engines.get(language)
+            if engine is None:
+                continue
+            fingerprint, voice = engine_fingerprint(engine), self.voice_names[language]
+            for text in texts:
+                for sentence in self.sentences(text, language):
+                    if self.disk.get(voice, fingerprint, sentence) is None:
+                        with self._locks[language]:
+                            segments = list(engine.synthesize(sentence))
+                        self.disk.put(voice, fingerprint, sentence, segments)
+                        made += 1
+        return made
+
+    def pause(self, language: str, ms: float = DISCLOSURE_PAUSE_MS) -> Any:
+        """A silent segment in `language`'s voice (after a disclosure, so it reads as finished)."""
+        return pause_after(self.engines[language], ms)
 
     def chunks(self, segment: Any, offset_ms: float, viseme_format: str) -> Iterable[Chunk]:
         """Cut one synthesised sentence into chunks; `offset_ms` is where it starts in the response."""

@@ -50,7 +50,7 @@ def settings(tmp_path_factory, prepared_models):
     # Every test connects from 127.0.0.1, so the anonymous rate limit is lifted here and tested
     # on its own app in test_http_api.
     return Settings(data_dir=data, model_dir=prepared_models, allowed_origins=["http://localhost:8000"],
-                    limits={"anon_sessions_per_minute": 10_000})
+                    limits={"anon_sessions_per_minute": 10_000}, presynthesize=False)
 
 
 @pytest.fixture(scope="session")

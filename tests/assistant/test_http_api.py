@@ -65,3 +65,19 @@ def test_anonymous_sessions_are_rate_limited_per_address(server_with):
 
         code, reason = asyncio.run(scenario())
     assert code == 1008 and "too many" in reason
+
+
+def test_presynthesis_fills_the_disk_cache_and_survives_a_restart(services, settings):
+    from assistant.loading import load_speaker
+
+    texts = {"en": ["Thank you for waiting. Your card is on its way."], "zh": ["感谢您的耐心等待。"]}
+    made = services.speaker.presynthesize(texts)
+    assert made == 3  # two English sentences, one Mandarin
+    assert services.speaker.presynthesize(texts) == 0  # already cached
+    # a fresh speaker (as after a restart) reads the disk cache instead of synthesising
+    fresh = load_speaker(settings)
+    calls = []
+    real = fresh.engines["en"].synthesize
+    fresh.engines["en"].synthesize = lambda text: calls.append(text) or real(text)
+    segments = fresh.synthesize("Thank you for waiting.", "en")
+    assert segments and segments[0].audio.size > 0 and calls == []

@@ -1,0 +1,168 @@
+"""`digital-teller kb import|export|reindex`, `staff add|list`, `audit verify`.
+
+The CLI trusts the operating-system account that can write the data directory (it can
+open the SQLite file anyway); `--as NAME` names the accountable staff member, whose role
+the store checks and whose name goes into the audit chain. Secrets are printed once,
+to stdout, and never logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from .settings import Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("data_dir", "model_dir"):
+        if getattr(args, name, None) is not None:
+            overrides[name] = getattr(args, name)
+    return load_settings(**overrides)
+
+
+def _store(settings: Settings):
+    from knowledge.store import KnowledgeStore
+
+    return KnowledgeStore(settings.db_path)
+
+
+def _fail(message: str) -> int:
+    print(f"digital-teller: {message}", file=sys.stderr)
+    return 2
+
+
+def cmd_kb_import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from knowledge.store import StoreError
+    from knowledge.transfer import ImportFailed, guess_format, import_text
+
+    if args.approve and not args.actor:
+        return _fail("--approve needs --as ADMIN (the admin accountable for publishing)")
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {args.file}: {exc}")
+    bar: list[Any] = []
+
+    def progress(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, unit="entry", desc="importing", disable=args.quiet))
+        bar[0].update(done - bar[0].n)
+
+    store = _store(_settings(args))
+    try:
+        report = import_text(store, text, args.format or guess_format(args.file), author=args.actor or "system",
+                             approver=args.actor if args.approve else None, source=Path(args.file).name,
+                             progress=progress)
+    except ImportFailed as exc:
+        for error in exc.errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        return _fail(f"{len(exc.errors)} bad row(s); nothing was imported")
+    except StoreError as exc:
+        return _fail(str(exc))
+    finally:
+        if bar:
+            bar[0].close()
+    state = "published" if report.approved else "waiting for review"
+    print(f"{len(report.created)} created, {len(report.updated)} updated ({state}); "
+          f"{len(report.unchanged)} unchanged")
+    return 0
+
+
+def cmd_kb_export(args: argparse.Namespace) -> int:
+    from knowledge.transfer import TransferError, export_text, guess_format
+
+    store = _store(_settings(args))
+    entries = store.served_entries()
+    try:
+        text = export_text(entries, args.format or guess_format(args.file))
+    except TransferError as exc:
+        return _fail(str(exc))
+    Path(args.file).write_text(text, encoding="utf-8")
+    print(f"{len(entries)} served entries written to {args.file}")
+    return 0
+
+
+def cmd_kb_reindex(args: argparse.Namespace) -> int:
+    from knowledge import KnowledgeIndex, demo_kb_path, load_embedder
+    from knowledge.sync import sync
+
+    settings = _settings(args)
+    store = _store(settings)
+    index = KnowledgeIndex(settings.chroma_dir, load_embedder(settings.embedder))
+    report = sync(store, index, seed_file=settings.knowledge_file or demo_kb_path(), force=True)
+    print(f"index rebuilt from the store: {report.build.entries} entries, {report.build.embedded} questions"
+          + (f" ({report.seeded} seeded)" if report.seeded else ""))
+    return 0
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    from knowledge.staff import StaffError
+
+    store = _store(_settings(args))
+    try:
+        if args.action == "list":
+            for s in store.staff.list():
+                print(f"{s.name}\t{s.role.name}\t{'disabled' if s.disabled else 'active'}")
+            return 0
+        if not args.name or not args.role:
+            return _fail("staff add needs NAME and --role")
+        staff, password = store.staff.add(args.name, args.role, by=args.actor or "system")
+        print(f"staff member {staff.name} ({staff.role.name}) added; password (shown once):")
+        print(password)
+        if args.api_key:
+            issued = store.staff.add_api_key(staff.name, by=args.actor or "system", label="cli")
+            print("API key (shown once):")
+            print(issued.token)
+    except StaffError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    report = _store(_settings(args)).audit.verify()
+    if report.ok:
+        print(f"audit chain intact: {report.records} records; head hash {report.head_hash}")
+        return 0
+    print(f"audit chain BROKEN at record {report.broken_seq}: {report.reason}", file=sys.stderr)
+    return 1
+
+
+def add_kb_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
+    """Register `kb`, `staff` and `audit` on the main parser's subparsers."""
+    # The common options go on the leaf parsers only: argparse lets a nested parser's
+    # defaults overwrite values given before the sub-command name.
+    common = [common_parent]
+    kb = subparsers.add_parser("kb", help="knowledge base: import, export, reindex")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    imp = kb_sub.add_parser("import", parents=common, help="import JSONL or CSV (drafts for review)")
+    imp.add_argument("file")
+    imp.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file name")
+    imp.add_argument("--approve", action="store_true", help="publish at once (admin only, audited)")
+    imp.add_argument("--as", dest="actor", help="staff member accountable for the import")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(func=cmd_kb_import)
+    exp = kb_sub.add_parser("export", parents=common, help="write the served entries to JSONL or CSV")
+    exp.add_argument("file")
+    exp.add_argument("--format", choices=["jsonl", "csv"], help="default: from the file name")
+    exp.set_defaults(func=cmd_kb_export)
+    rei = kb_sub.add_parser("reindex", parents=common, help="rebuild the vector index from the store")
+    rei.set_defaults(func=cmd_kb_reindex)
+
+    staff = subparsers.add_parser("staff", parents=common, help="staff accounts")
+    staff.add_argument("action", choices=["add", "list"])
+    staff.add_argument("name", nargs="?")
+    staff.add_argument("--role", choices=["viewer", "editor", "reviewer", "admin"])
+    staff.add_argument("--api-key", action="store_true", help="also issue an API key")
+    staff.add_argument("--as", dest="actor", help="admin recorded as having added the account")
+    staff.set_defaults(func=cmd_staff)
+
+    audit = subparsers.add_parser("audit", help="audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", parents=common, help="check the hash chain; exit 1 if broken")
+    verify.set_defaults(func=cmd_audit_verify)
