@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -13,6 +14,9 @@ from fastapi import FastAPI, HTTPException, Request, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+
+from knowledge.api import feedback_router
+from knowledge.api import router as kb_router
 
 from .admission import Gate, RateLimiter
 from .kiosks import KioskRegistry
@@ -45,6 +49,18 @@ def start_presynthesis(services: Services) -> threading.Thread:
     return thread
 
 
+async def follow_other_processes(services: Services, every_s: float = 30.0) -> None:
+    """Pick up knowledge changes approved by another process (the CLI, another replica)."""
+    if services.kb_follower is None:
+        return
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await asyncio.to_thread(services.kb_follower.catch_up)
+        except Exception:  # noqa: BLE001 - retried at the next tick
+            log.exception("knowledge catch-up failed")
+
+
 class AskRequest(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     language: Literal["zh", "en"] | None = None
@@ -60,11 +76,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             from .loading import load_services
 
             owned = app.state.services = load_services(settings)
+        app.state.kb_store = app.state.services.kb_store
+        catch_up = asyncio.create_task(follow_other_processes(app.state.services))
         if settings.presynthesize:
             start_presynthesis(app.state.services)
         try:
             yield
         finally:
+            catch_up.cancel()
             if owned is not None:
                 owned.close()
 
@@ -111,7 +130,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         svc.metrics.observe("retrieval", retrieval_s)
         answer = svc.responder.answer(body.text, language, candidates, retrieval_s)
         svc.metrics.turns.labels(outcome=answer.kind, language=answer.language).inc()
-        return svc.responder.to_json(answer)
+        out = svc.responder.to_json(answer)
+        out["response_id"] = await svc.inference.run(
+            "light", svc.record_served, question=body.text, channel="ask", language=answer.language,
+            kind=answer.kind, handoff=answer.handoff, confidence=answer.confidence, entry_id=answer.entry_id,
+            entry_version=answer.entry_version, candidates=list(answer.candidates),
+        )
+        return out
 
     @app.websocket("/v1/session")
     async def session_endpoint(ws: WebSocket) -> None:
@@ -139,7 +164,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             gauge.dec()
             open_sessions.discard(session)
 
+    app.state.kb_store = services.kb_store if services else None
     app.include_router(tts_router)
+    app.include_router(kb_router)
+    app.include_router(feedback_router)
 
     demo = files("web_demo")
     if demo.joinpath("index.html").is_file():

@@ -159,9 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("name", nargs="?")
     kiosk.set_defaults(func=cmd_kiosk)
 
+    from .cli_kb import add_kb_commands
     from .cli_voice import add_voice_commands
 
     add_voice_commands(sub, common)
+    add_kb_commands(sub, common)
     return parser
 
 

@@ -36,14 +36,24 @@ def load_transcriber(settings: Settings):
     return create_transcriber(settings.asr_model, settings.model_dir, cpu_threads=settings.asr_threads)
 
 
-def load_index(settings: Settings):
-    from knowledge import KnowledgeIndex, demo_kb_path, load_embedder, load_jsonl
+def open_knowledge(settings: Settings):
+    """The store (source of truth), its Chroma index kept in step, and the follower that keeps it so.
 
-    embedder = load_embedder(settings.embedder)
-    entries = load_jsonl(settings.knowledge_file or demo_kb_path())
-    index = KnowledgeIndex(settings.chroma_dir, embedder)
-    index.build(entries)
-    return index
+    An empty store is seeded from `knowledge_file` (default: the bundled demo) as approved entries.
+    """
+    from knowledge import KnowledgeIndex, demo_kb_path, load_embedder
+    from knowledge.store import KnowledgeStore
+    from knowledge.sync import IndexFollower, sync
+
+    store = KnowledgeStore(settings.db_path)
+    index = KnowledgeIndex(settings.chroma_dir, load_embedder(settings.embedder))
+    report = sync(store, index, seed_file=settings.knowledge_file or demo_kb_path())
+    log.info("knowledge: %d served (seeded %d, drift %s)", report.build.entries, report.seeded, report.drift)
+    return store, index, IndexFollower(store, index).attach()
+
+
+def load_index(settings: Settings):
+    return open_knowledge(settings)[1]
 
 
 def load_responder(settings: Settings, index=None) -> Responder:
@@ -89,7 +99,7 @@ class VadModel:
 def load_services(settings: Settings) -> Services:
     check_models(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    index = load_index(settings)
+    store, index, follower = open_knowledge(settings)
     services = Services(
         settings=settings,
         transcriber=load_transcriber(settings),
@@ -100,6 +110,8 @@ def load_services(settings: Settings) -> Services:
         metrics=Metrics(),
         inference=Inference(settings.limits.inference_queue),
         asr_prompts={"zh": index.prompt_terms("zh"), "en": index.prompt_terms("en")},
+        kb_store=store,
+        kb_follower=follower,
     )
     log.info("all models loaded")
     return services

@@ -64,6 +64,18 @@ class Services:
     metrics: Metrics
     inference: Inference
     asr_prompts: dict[str, str]
+    kb_store: Any = None      # knowledge.store.KnowledgeStore: source of truth and audit log
+    kb_follower: Any = None   # knowledge.sync.IndexFollower: keeps `index` in step with approvals
+
+    def record_served(self, **fields: Any) -> str | None:
+        """Audit one served answer; a failure is logged, never allowed to cost the customer the answer."""
+        if self.kb_store is None:
+            return None
+        try:
+            return self.kb_store.audit.record_served(**fields)
+        except Exception:  # noqa: BLE001
+            log.exception("could not audit a served answer")
+            return None
 
     def close(self) -> None:
         self.inference.shutdown()

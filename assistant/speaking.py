@@ -98,6 +98,7 @@ class Speech:
                 handoff=answer.handoff, kind=answer.kind, mood=mood_for(answer.kind), disclosure=answer.disclosure,
                 sample_rate=speaker.sample_rate(answer.language), viseme_format=fmt,
             ))
+            asyncio.get_running_loop().create_task(self._audit(turn, answer, playback.response_id))
             parts = [(answer.text, True)] + ([(answer.disclosure, False)] if answer.disclosure else [])
             started = time.monotonic()
             seq = 0
@@ -135,6 +136,14 @@ class Speech:
         finally:
             if self.current is playback:
                 self.current = None
+
+    async def _audit(self, turn: "Turn", answer: Answer, response_id: str) -> None:
+        await self.services.inference.run(
+            "light", self.services.record_served, question=turn.text, channel=self.session.channel,
+            language=answer.language, kind=answer.kind, handoff=answer.handoff, confidence=answer.confidence,
+            entry_id=answer.entry_id, entry_version=answer.entry_version, response_id=response_id,
+            candidates=list(answer.candidates),
+        )
 
     async def _pace(self, playback: _Playback, started: float, offset_ms: float) -> None:
         allowed = LEAD_MS + PACE * (time.monotonic() - started) * 1000.0

@@ -1,0 +1,163 @@
+"""Request and response bodies of the staff API (they are what /openapi.json documents)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .audit import AuditRecord
+from .store import EntryRecord, Version
+
+
+class EntryIn(BaseModel):
+    """One entry in the JSONL contract's shape; validated again by `Entry.from_dict`."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "id": "lost-card", "questions": {"zh": ["银行卡丢了怎么办"], "en": ["I lost my card"]},
+        "answer": {"zh": "请立即致电…挂失。", "en": "Please call … to report it."}, "tags": ["cards"]}})
+    id: str
+    questions: dict[str, list[str]]
+    answer: dict[str, str]
+    disclosure: dict[str, str] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    version: int | None = Field(None, description="ignored: the store assigns versions")
+
+
+class LoginRequest(BaseModel):
+    name: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+
+
+class LoginResponse(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: float | None
+    name: str
+    role: str
+
+
+class Me(BaseModel):
+    name: str
+    role: str
+
+
+class CreateRequest(BaseModel):
+    entry: EntryIn
+    submit: bool = Field(False, description="send straight to review instead of keeping a draft")
+
+
+class UpdateRequest(CreateRequest):
+    base_version: int = Field(ge=0, description="the head version the change was made on (409 if stale)")
+
+
+class ReviewRequest(BaseModel):
+    comment: str = Field("", max_length=2000, description="required when rejecting")
+
+
+class RollbackRequest(BaseModel):
+    to_version: int = Field(ge=1)
+    base_version: int = Field(ge=1)
+
+
+class VersionOut(BaseModel):
+    entry_id: str
+    version: int
+    kind: str
+    entry: dict[str, Any]
+    base_version: int | None
+    rollback_of: int | None
+    author: str
+    created_at: float
+    state: str
+    reviewer: str | None
+    review_comment: str | None
+    reviewed_at: float | None
+
+    @classmethod
+    def of(cls, v: Version) -> VersionOut:
+        return cls(**{**v.__dict__, "entry": v.entry.to_dict()})
+
+
+class EntryOut(BaseModel):
+    id: str
+    status: str
+    head_version: int
+    served_version: int | None
+    created_at: float
+    updated_at: float
+    head: VersionOut | None = None
+
+    @classmethod
+    def of(cls, record: EntryRecord, head: Version | None = None) -> EntryOut:
+        return cls(**record.__dict__, head=VersionOut.of(head) if head else None)
+
+
+class ImportRequest(BaseModel):
+    format: Literal["jsonl", "csv"] = "jsonl"
+    content: str = Field(max_length=20_000_000)
+    approve: bool = Field(False, description="publish at once (admin only, audited)")
+    source: str = Field("", max_length=200, description="file name, recorded in the audit log")
+
+
+class ImportResponse(BaseModel):
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    approved: bool
+
+
+class AuditOut(BaseModel):
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, r: AuditRecord) -> AuditOut:
+        return cls(**r.to_dict())
+
+
+class ChainOut(BaseModel):
+    ok: bool
+    records: int
+    head_hash: str
+    broken_seq: int | None
+    reason: str
+
+
+class TestRequest(BaseModel):
+    question: str = Field(min_length=1, max_length=500)
+    k: int = Field(5, ge=1, le=20)
+
+
+class CandidateOut(BaseModel):
+    entry_id: str
+    version: int
+    score: float
+    confidence: float
+    matched: str
+    would_answer: bool
+
+
+class TestResponse(BaseModel):
+    question: str
+    searched_as: str
+    threshold: float
+    candidates: list[CandidateOut]
+
+
+class FeedbackRequest(BaseModel):
+    response_id: str | None = Field(None, max_length=64)
+    question: str | None = Field(None, max_length=500)
+    entry_id: str | None = Field(None, max_length=64)
+    helpful: bool
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    recorded: bool = True

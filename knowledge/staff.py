@@ -1,0 +1,214 @@
+"""Staff accounts, roles, passwords, bearer tokens and API keys.
+
+Passwords are chosen by people, so they are stretched with scrypt and a per-account salt.
+Tokens and API keys are 256-bit random strings: a single SHA-256 is enough for them (a
+slow hash defends low-entropy secrets) and lets each request be checked with one indexed
+lookup. Only hashes are stored; a secret is shown once, when it is made, and never logged
+or audited (audit records name the account and the credential kind, nothing more).
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+
+from . import audit
+from .db import Database
+
+SESSION_PREFIX = "dts_"
+API_KEY_PREFIX = "dtkey_"
+SESSION_TTL_S = 8 * 3600  # one working shift
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+_MIN_PASSWORD = 12
+
+
+class Role(IntEnum):
+    """Ordered: each role may do everything the roles below it may."""
+
+    viewer = 1
+    editor = 2
+    reviewer = 3
+    admin = 4
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        try:
+            return cls[value]
+        except KeyError:
+            raise StaffError(f"unknown role {value!r} (use {', '.join(r.name for r in cls)})") from None
+
+
+class StaffError(ValueError):
+    """A staff account operation that cannot be carried out."""
+
+
+class AuthError(PermissionError):
+    """Bad credentials (-> 401). The message never says which part was wrong."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    name: str
+    role: Role
+    created_at: float
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str          # the secret: show once, never store
+    expires_at: float | None
+    staff: Staff
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, dklen=32, **_SCRYPT)
+    b64 = base64.b64encode
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        got = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt), n=int(n),
+                             r=int(r), p=int(p), dklen=len(base64.b64decode(digest)))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, base64.b64decode(digest))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _staff(row: sqlite3.Row) -> Staff:
+    return Staff(row["name"], Role[row["role"]], row["created_at"], row["disabled_at"] is not None)
+
+
+class StaffDirectory:
+    """Accounts and credentials in the knowledge store's SQLite file."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def add(self, name: str, role: str | Role, *, by: str = "system",
+            password: str | None = None) -> tuple[Staff, str]:
+        """Create an account; returns it and its password (generated unless given)."""
+        if not _NAME.match(name) or name == "system":
+            raise StaffError("staff name: 1-64 of a-z 0-9 _ . -, starting with a letter or digit; not 'system'")
+        role = role if isinstance(role, Role) else Role.parse(role)
+        password = password or secrets.token_urlsafe(18)
+        if len(password) < _MIN_PASSWORD:
+            raise StaffError(f"password shorter than {_MIN_PASSWORD} characters")
+        now = time.time()
+        try:
+            with self.db.write() as con:
+                con.execute("INSERT INTO kb_staff(name, role, password_hash, created_at) VALUES (?,?,?,?)",
+                            (name, role.name, hash_password(password), now))
+                audit.append(con, by, "staff.add", f"staff:{name}", {"role": role.name})
+        except sqlite3.IntegrityError:
+            raise StaffError(f"staff member {name!r} already exists") from None
+        return Staff(name, role, now), password
+
+    def get(self, name: str) -> Staff:
+        with self.db.read() as con:
+            row = con.execute("SELECT * FROM kb_staff WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise StaffError(f"no staff member named {name!r}")
+        return _staff(row)
+
+    def list(self) -> list[Staff]:
+        with self.db.read() as con:
+            return [_staff(r) for r in con.execute("SELECT * FROM kb_staff ORDER BY name")]
+
+    def set_role(self, name: str, role: str | Role, *, by: str) -> Staff:
+        role = role if isinstance(role, Role) else Role.parse(role)
+        with self.db.write() as con:
+            if con.execute("UPDATE kb_staff SET role = ? WHERE name = ?", (role.name, name)).rowcount == 0:
+                raise StaffError(f"no staff member named {name!r}")
+            audit.append(con, by, "staff.role", f"staff:{name}", {"role": role.name})
+        return self.get(name)
+
+    def disable(self, name: str, *, by: str) -> None:
+        """Disable an account and revoke every credential it holds, in one transaction."""
+        now = time.time()
+        with self.db.write() as con:
+            if con.execute("UPDATE kb_staff SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL",
+                           (now, name)).rowcount == 0:
+                raise StaffError(f"no active staff member named {name!r}")
+            con.execute("UPDATE kb_credentials SET revoked_at = ? WHERE staff_name = ? AND revoked_at IS NULL",
+                        (now, name))
+            audit.append(con, by, "staff.disable", f"staff:{name}", {})
+
+    def login(self, name: str, password: str, *, ttl_s: float = SESSION_TTL_S) -> IssuedToken:
+        """A session token for correct credentials; AuthError (and an audit record) otherwise."""
+        with self.db.read() as con:
+            row = con.execute("SELECT * FROM kb_staff WHERE name = ?", (name,)).fetchone()
+        # Hash even for an unknown name so response time does not reveal which names exist.
+        ok = check_password(password, row["password_hash"] if row else _dummy_hash())
+        if row is None or not ok or row["disabled_at"] is not None:
+            with self.db.write() as con:
+                audit.append(con, "anonymous", "staff.login_failed", f"staff:{name[:64]}", {})
+            raise AuthError("invalid name or password")
+        return self._issue(_staff(row), "session", time.time() + ttl_s, "login", SESSION_PREFIX)
+
+    def add_api_key(self, name: str, *, by: str, label: str = "",
+                    ttl_s: float | None = None) -> IssuedToken:
+        """A long-lived key for scripts (no expiry unless `ttl_s`); revoke with `revoke`."""
+        staff = self.get(name)
+        if staff.disabled:
+            raise StaffError(f"staff member {name!r} is disabled")
+        expires = time.time() + ttl_s if ttl_s else None
+        return self._issue(staff, "api_key", expires, label or "api key", API_KEY_PREFIX, by=by)
+
+    def _issue(self, staff: Staff, kind: str, expires_at: float | None, label: str,
+               prefix: str, by: str | None = None) -> IssuedToken:
+        token = prefix + secrets.token_urlsafe(32)
+        with self.db.write() as con:
+            con.execute("INSERT INTO kb_credentials(token_hash, staff_name, kind, label, created_at, expires_at)"
+                        " VALUES (?,?,?,?,?,?)", (_token_hash(token), staff.name, kind, label, time.time(), expires_at))
+            action = "staff.login" if kind == "session" else "staff.api_key"
+            audit.append(con, by or staff.name, action, f"staff:{staff.name}", {"label": label})
+        return IssuedToken(token, expires_at, staff)
+
+    def authenticate(self, token: str) -> Staff:
+        """The staff member holding a valid token or API key; AuthError otherwise."""
+        if not token.startswith((SESSION_PREFIX, API_KEY_PREFIX)) or len(token) > 128:
+            raise AuthError("not a staff credential")
+        with self.db.read() as con:
+            row = con.execute(
+                "SELECT s.*, c.expires_at AS expires_at FROM kb_credentials c JOIN kb_staff s"
+                " ON s.name = c.staff_name WHERE c.token_hash = ? AND c.revoked_at IS NULL",
+                (_token_hash(token),)).fetchone()
+        if row is None or row["disabled_at"] is not None:
+            raise AuthError("invalid or revoked credential")
+        if row["expires_at"] is not None and row["expires_at"] < time.time():
+            raise AuthError("credential expired")
+        return _staff(row)
+
+    def revoke(self, token: str, *, by: str) -> bool:
+        with self.db.write() as con:
+            cur = con.execute("UPDATE kb_credentials SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                              (time.time(), _token_hash(token)))
+            if cur.rowcount:
+                audit.append(con, by, "staff.logout", f"staff:{by}", {})
+        return bool(cur.rowcount)

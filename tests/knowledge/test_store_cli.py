@@ -1,0 +1,89 @@
+"""`kb import|export|reindex`, `staff add|list`, `audit verify` through assistant.cli_kb."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from assistant.cli_kb import add_kb_commands
+from knowledge import dump_jsonl, load_jsonl
+from knowledge.store import KnowledgeStore
+from knowledge.transfer import export_text
+
+
+def run(*argv: str) -> int:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path)
+    common.add_argument("--model-dir", type=Path)
+    parser = argparse.ArgumentParser(prog="digital-teller")
+    add_kb_commands(parser.add_subparsers(dest="command", required=True), common)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_staff_import_export_and_verify(tmp_path, capsys, demo_entries):
+    data = str(tmp_path / "data")
+    assert run("staff", "add", "ada", "--role", "admin", "--api-key", "--data-dir", data) == 0
+    out = capsys.readouterr().out.splitlines()
+    password, api_key = out[1], out[3]
+    store = KnowledgeStore(tmp_path / "data" / "teller.sqlite3")
+    assert store.staff.login("ada", password).staff.name == "ada"
+    assert store.staff.authenticate(api_key).name == "ada"
+    assert run("staff", "add", "ed", "--role", "editor", "--data-dir", data) == 0
+    assert run("staff", "add", "ed", "--role", "editor", "--data-dir", data) == 2
+    assert run("staff", "list", "--data-dir", data) == 0
+    assert "ada\tadmin\tactive" in capsys.readouterr().out
+
+    sheet = tmp_path / "kb.csv"
+    sheet.write_text(export_text(demo_entries[:8], "csv"), encoding="utf-8")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(export_text(demo_entries[:3], "jsonl").replace('"tags": ["demo"', '"tags": ["Demo"', 1))
+    assert run("kb", "import", str(bad), "--data-dir", data, "--quiet") == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl: line 1 entry 'open-account': field 'tags[0]'" in err and "nothing was imported" in err
+    assert store.is_empty()
+    assert run("kb", "import", str(sheet), "--approve", "--data-dir", data) == 2  # --approve needs --as
+    assert run("kb", "import", str(sheet), "--approve", "--as", "ed", "--data-dir", data, "--quiet") == 2
+    assert store.is_empty()
+    assert run("kb", "import", str(sheet), "--as", "ed", "--data-dir", data, "--quiet") == 0
+    assert "8 created, 0 updated (waiting for review)" in capsys.readouterr().out
+    assert store.served_entries() == []
+    assert run("kb", "import", str(sheet), "--approve", "--as", "ada", "--data-dir", data, "--quiet") == 0
+    assert len(store.served_entries()) == 8
+
+    out_file = tmp_path / "out.jsonl"
+    assert run("kb", "export", str(out_file), "--data-dir", data) == 0
+    assert [e.id for e in load_jsonl(out_file)] == sorted(e.id for e in demo_entries[:8])
+
+    assert run("audit", "verify", "--data-dir", data) == 0
+    assert "audit chain intact" in capsys.readouterr().out
+    con = sqlite3.connect(store.db.path)
+    con.execute("DROP TRIGGER kb_audit_no_update")
+    con.execute("UPDATE kb_audit SET actor = 'someone-else' WHERE action = 'kb.import'")
+    con.commit()
+    con.close()
+    assert run("audit", "verify", "--data-dir", data) == 1
+    assert "BROKEN at record" in capsys.readouterr().err
+
+
+def test_reindex_seeds_an_empty_store_and_rebuilds(tmp_path, capsys, monkeypatch, demo_entries):
+    seed = tmp_path / "seed.jsonl"
+    dump_jsonl(demo_entries[:3], seed)
+    monkeypatch.setenv("DT_KNOWLEDGE_FILE", str(seed))
+    data = str(tmp_path / "data")
+    assert run("kb", "reindex", "--data-dir", data) == 0
+    out = capsys.readouterr().out
+    assert "3 entries" in out and "(3 seeded)" in out
+    assert len(KnowledgeStore(tmp_path / "data" / "teller.sqlite3").served_entries()) == 3
+    assert run("kb", "reindex", "--data-dir", data) == 0
+    out = capsys.readouterr().out
+    assert "3 entries" in out and "seeded" not in out
+
+
+@pytest.mark.parametrize("argv", [["kb"], ["audit"]])
+def test_subcommand_is_required(argv):
+    with pytest.raises(SystemExit):
+        run(*argv)
