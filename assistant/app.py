@@ -37,7 +37,7 @@ def start_presynthesis(services: Services) -> threading.Thread:
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         except (AttributeError, OSError):
-            pass  # not Linux, or not permitted: run at normal priority
+            log.debug("cannot lower the pre-synthesis priority here; it runs at normal priority")
         try:
             made = services.speaker.presynthesize(approved_texts(services.index))
             log.info("pre-synthesised %d answer sentences", made)

@@ -1,4 +1,4 @@
-"""`digital-teller kb import|export|reindex`, `staff add|list`, `audit verify`.
+"""`digital-teller kb import|export|reindex|eval|pairs`, `staff add|list`, `audit verify`.
 
 The CLI trusts the operating-system account that can write the data directory (it can
 open the SQLite file anyway); `--as NAME` names the accountable staff member, whose role
@@ -101,6 +101,108 @@ def cmd_kb_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_text(path: str) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _eval_index(args: argparse.Namespace, settings: Settings, tmp: str):
+    """The served index, opened as the server opens it, or `--kb FILE` built into `tmp`."""
+    from knowledge import KnowledgeIndex, demo_kb_path, load_embedder, load_jsonl
+
+    if args.kb:
+        index = KnowledgeIndex(Path(tmp) / "chroma", load_embedder(settings.embedder))
+        index.build(load_jsonl(args.kb))
+        return index
+    from knowledge.sync import sync
+
+    index = KnowledgeIndex(settings.chroma_dir, load_embedder(settings.embedder))
+    sync(_store(settings), index, seed_file=settings.knowledge_file or demo_kb_path())
+    return index
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def cmd_kb_eval(args: argparse.Namespace) -> int:
+    import json
+    import tempfile
+
+    from knowledge.entry import EntryError
+    from knowledge.evaluate import EvalFileError, evaluate, figures, parse_queries
+
+    settings = _settings(args)
+    threshold = settings.handoff_threshold if args.threshold is None else args.threshold
+    if not 0.0 <= threshold <= 1.0:
+        return _fail(f"--threshold must be between 0 and 1, got {threshold}")
+    try:
+        queries = parse_queries(_read_text(args.file))
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {args.file}: {exc}")
+    except EvalFileError as exc:
+        for problem in exc.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        return _fail(f"{len(exc.problems)} bad line(s) in {args.file}")
+    with tempfile.TemporaryDirectory(prefix="dt-kb-eval-") as tmp:
+        try:
+            index = _eval_index(args, settings, tmp)
+            outcomes = evaluate(index, queries, threshold)
+        except (OSError, EntryError) as exc:
+            return _fail(f"cannot open the knowledge base: {exc}")
+        except EvalFileError as exc:
+            for problem in exc.problems:
+                print(f"{args.file}: {problem}", file=sys.stderr)
+            return _fail(f"{len(exc.problems)} question(s) name entries the index does not hold")
+    result = figures(outcomes, threshold)
+    mistakes = [o for o in outcomes if o.mistake]
+    if mistakes:
+        print(f"mistakes ({len(mistakes)}):")
+    for o in mistakes:
+        expected = o.query.expected or "(hand off)"
+        print(f"  line {o.query.line}: {o.query.question!r}: {o.mistake}; expected {expected}, "
+              f"top {o.top_id} at confidence {o.confidence:.2f}")
+    print(f"questions: {result.questions} ({result.answerable} with an entry), threshold {threshold:.2f}")
+    print(f"top-1 accuracy:             {_pct(result.top1_accuracy)}")
+    print(f"accuracy of answers given:  {_pct(result.answered_accuracy)}")
+    print(f"hand-off rate:              {_pct(result.handoff_rate)}")
+    print(f"wrong-answer rate:          {_pct(result.wrong_answer_rate)}")
+    print(f"off-topic handed off:       {_pct(result.offtopic_handoff_rate)}")
+    print(json.dumps(result.to_json()))
+    return 0
+
+
+def cmd_kb_pairs(args: argparse.Namespace) -> int:
+    import json
+
+    from knowledge import load_embedder
+    from knowledge.evaluate import EvalFileError, pair_figures, pair_similarities, parse_pairs
+
+    try:
+        pairs = parse_pairs(_read_text(args.file))
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {args.file}: {exc}")
+    except EvalFileError as exc:
+        for problem in exc.problems:
+            print(f"{args.file}: {problem}", file=sys.stderr)
+        return _fail(f"{len(exc.problems)} bad line(s) in {args.file}")
+    embedder_name = args.embedder or _settings(args).embedder
+    try:
+        embedder = load_embedder(embedder_name)
+    except KeyError as exc:
+        return _fail(str(exc.args[0]))
+    scores = pair_similarities(embedder, pairs)
+    labels = [p.label for p in pairs]
+    result = pair_figures(scores, labels)
+    if args.verbose:
+        for p, s in zip(pairs, scores, strict=True):
+            print(f"  line {p.line}: {s:.3f} label {p.label}: {p.sentence1!r} / {p.sentence2!r}")
+    print(f"pairs: {result.pairs} ({result.positives} same meaning), embedder {embedder_name}")
+    print(f"AUC:                      {result.auc:.3f}")
+    print(f"best-threshold accuracy:  {100 * result.best_accuracy:.1f} % at cosine >= {result.best_threshold:.4f}")
+    print(json.dumps({**result.to_json(), "embedder": embedder_name}))
+    return 0
+
+
 def cmd_staff(args: argparse.Namespace) -> int:
     from knowledge.staff import StaffError
 
@@ -138,7 +240,7 @@ def add_kb_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> 
     # The common options go on the leaf parsers only: argparse lets a nested parser's
     # defaults overwrite values given before the sub-command name.
     common = [common_parent]
-    kb = subparsers.add_parser("kb", help="knowledge base: import, export, reindex")
+    kb = subparsers.add_parser("kb", help="knowledge base: import, export, reindex, eval, pairs")
     kb_sub = kb.add_subparsers(dest="kb_command", required=True)
     imp = kb_sub.add_parser("import", parents=common, help="import JSONL or CSV (drafts for review)")
     imp.add_argument("file")
@@ -153,6 +255,16 @@ def add_kb_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> 
     exp.set_defaults(func=cmd_kb_export)
     rei = kb_sub.add_parser("reindex", parents=common, help="rebuild the vector index from the store")
     rei.set_defaults(func=cmd_kb_reindex)
+    ev = kb_sub.add_parser("eval", parents=common, help="accuracy and hand-off figures on a labelled question CSV")
+    ev.add_argument("file", help="CSV with header question,expected_entry_id (empty id: should hand off)")
+    ev.add_argument("--kb", help="evaluate this JSONL (built into a temporary index) instead of the served index")
+    ev.add_argument("--threshold", type=float, help="hand-off threshold (default: DT_HANDOFF_THRESHOLD)")
+    ev.set_defaults(func=cmd_kb_eval)
+    pa = kb_sub.add_parser("pairs", parents=common, help="AUC of the embedder on same-meaning sentence pairs")
+    pa.add_argument("file", help="TSV: sentence1<TAB>sentence2<TAB>label (1 = same meaning)")
+    pa.add_argument("--embedder", help="embedder name (default: the configured one)")
+    pa.add_argument("--verbose", action="store_true", help="print every pair's cosine")
+    pa.set_defaults(func=cmd_kb_pairs)
 
     staff = subparsers.add_parser("staff", parents=common, help="staff accounts")
     staff.add_argument("action", choices=["add", "list"])

@@ -139,3 +139,14 @@ class TellerClient:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+async def ask_typed(url: str, text: str, **config: Any) -> Exchange:
+    """One typed question on a fresh session; the events up to its `response.done`."""
+    client = await TellerClient.connect(url)
+    try:
+        await client.configure(**config)
+        await client.send({"type": "input_text", "text": text})
+        return await client.collect_until("response.done")
+    finally:
+        await client.close()

@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import ctypes
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from avatar_bridge import Phone, Word
 from voices.atomic_cache import model_fingerprint
-from voices.sentences import split_sentences
 from voices.spoken_text import SpokenText
-from voices.types import Language, SpeechSegment
+from voices.types import Language, SentenceStreaming, SpeechSegment
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_PHONEME_EVENTS, _INIT_PHONEME_IPA, _INIT_DONT_EXIT = 0x0001, 0x0002, 0x8000
@@ -126,7 +124,7 @@ def _library() -> _Library:
     return _LIBRARY
 
 
-class EspeakEngine:
+class EspeakEngine(SentenceStreaming):
     """Thread-safe (the module lock serialises the library); timings from phoneme events."""
 
     def __init__(self, language: Language, voice: str, *, rate: float = 1.0) -> None:
@@ -139,12 +137,6 @@ class EspeakEngine:
         self.sample_rate: int = lib.sample_rate
         self.wpm = round(DEFAULT_WPM * rate)
         self.fingerprint = model_fingerprint({}, engine="espeak-ng", version=lib.version, voice=voice, wpm=self.wpm)
-
-    def synthesize(self, text: str) -> Iterator[SpeechSegment]:
-        for sentence in split_sentences(text, self.language):
-            segment = self.synthesize_sentence(sentence)
-            if segment is not None:
-                yield segment
 
     def synthesize_sentence(self, sentence: str) -> SpeechSegment | None:
         said = _spoken(sentence, self.language)

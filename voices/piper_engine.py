@@ -12,7 +12,6 @@ to the audio length) instead of estimated.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +25,10 @@ from voices.piper_align import (
     text_words,
     words_from_units,
 )
-from voices.sentences import split_sentences
-from voices.types import Language, SpeechSegment
+from voices.types import Language, SentenceStreaming, SpeechSegment
 
 
-class PiperEngine:
+class PiperEngine(SentenceStreaming):
     """Thread-safe: onnxruntime sessions may be run concurrently and Piper
     serialises its espeak-ng calls with its own lock."""
 
@@ -78,12 +76,6 @@ class PiperEngine:
                 "this Piper model has no alignment output; "
                 "load the copy made by voices.provision.prepare_piper_voice"
             )
-
-    def synthesize(self, text: str) -> Iterator[SpeechSegment]:
-        for sentence in split_sentences(text, self.language):
-            segment = self.synthesize_sentence(sentence)
-            if segment is not None:
-                yield segment
 
     def synthesize_sentence(self, sentence: str) -> SpeechSegment | None:
         """One segment for `sentence`, however many chunks espeak splits it into."""

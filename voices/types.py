@@ -7,6 +7,8 @@ so that the first sentence can be played while the next is still being made.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
@@ -68,3 +70,23 @@ class TTSEngine(Protocol):
     def synthesize(self, text: str) -> Iterator[SpeechSegment]:
         """Yield one segment per sentence of `text`, each as soon as it is ready."""
         ...
+
+
+class SentenceStreaming(ABC):
+    """Mixin: `synthesize` streams `synthesize_sentence` over the text's sentences, so each
+    engine only says how to speak one sentence (and may return None for one with nothing to say)."""
+
+    language: Language
+
+    @abstractmethod
+    def synthesize_sentence(self, sentence: str) -> SpeechSegment | None:
+        """One segment for `sentence`, or None when there is nothing to say."""
+
+    def synthesize(self, text: str) -> Iterator[SpeechSegment]:
+        from voices.sentences import split_sentences  # voices.sentences is pure; avoid an import cycle
+
+        for sentence in split_sentences(text, self.language):
+            segment = self.synthesize_sentence(sentence)
+            if segment is not None:
+                yield segment
+

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from voices.atomic_cache import model_fingerprint
-from voices.sentences import split_sentences
-from voices.types import Language, SpeechSegment
+from voices.types import Language, SentenceStreaming, SpeechSegment
 from voices.zh_frontend import FrontEndResult, ZhFrontEnd
 from voices.zh_timing import phones_and_words, timed_symbols
 
@@ -65,7 +63,7 @@ class _Model:
             return [self._interpreter.get_tensor(self.outputs[i]["index"]) for i in outputs]
 
 
-class ZhEngine:
+class ZhEngine(SentenceStreaming):
     language: Language = "zh"
     sample_rate: int = SAMPLE_RATE
 
@@ -93,12 +91,6 @@ class ZhEngine:
         names = [d["name"] for d in self._acoustic.outputs]
         if len(names) != 5 or self._acoustic.outputs[2]["dtype"] != np.int32:
             raise ValueError(f"unexpected FastSpeech2 outputs: {names}")
-
-    def synthesize(self, text: str) -> Iterator[SpeechSegment]:
-        for sentence in split_sentences(text, "zh"):
-            segment = self.synthesize_sentence(sentence)
-            if segment is not None:
-                yield segment
 
     def synthesize_sentence(self, sentence: str) -> SpeechSegment | None:
         analysis = self._frontend.analyse(sentence)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from teller_client import TellerClient
+from teller_client import ask_typed
 
 
 def login(server, store, name, role):
@@ -49,16 +49,8 @@ def test_an_approved_edit_is_what_the_customer_hears_next(server, services):
 
 
 def test_served_answers_are_audited_with_entry_version_and_channel(server, services):
-    async def voice():
-        client = await TellerClient.connect(server.ws)
-        await client.configure(language="en")
-        await client.send({"type": "input_text", "text": "Is there an annual fee for my card?"})
-        created = await client.expect("response.created")
-        await client.expect("response.done")
-        await client.close()
-        return created
-
-    created = asyncio.run(voice())
+    created = asyncio.run(ask_typed(server.ws, "Is there an annual fee for my card?", language="en")).first(
+        "response.created")
     audit = services.kb_store.audit
     record = None
     for _ in range(50):  # the audit write runs off the event loop; give it a moment

@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from teller_client import TellerClient
+from teller_client import TellerClient, ask_typed
 
 pytestmark = pytest.mark.slow
 
@@ -177,15 +177,7 @@ def test_push_to_talk_waits_for_commit(server, speech_bank):
     ("手机银行登录密码忘了怎么办", "app-password-reset", "zh"),
 ])
 def test_typed_question_gets_a_spoken_answer(server, text, entry, language):
-    async def scenario():
-        client = await TellerClient.connect(server.ws)
-        await client.configure()
-        await client.send({"type": "input_text", "text": text})
-        ex = await client.collect_until("response.done")
-        await client.close()
-        return ex
-
-    ex = asyncio.run(scenario())
+    ex = asyncio.run(ask_typed(server.ws, text))
     created = ex.first("response.created")
     assert created["entry_id"] == entry and created["language"] == language
     assert not ex.of("transcript.final")
@@ -199,15 +191,7 @@ def test_typed_question_gets_a_spoken_answer(server, text, entry, language):
     ("给我讲个笑话吧", "zh"),
 ])
 def test_hand_off_when_asked_or_unsure(server, text, language):
-    async def scenario():
-        client = await TellerClient.connect(server.ws)
-        await client.configure()
-        await client.send({"type": "input_text", "text": text})
-        ex = await client.collect_until("response.done")
-        await client.close()
-        return ex
-
-    created = asyncio.run(scenario()).first("response.created")
+    created = asyncio.run(ask_typed(server.ws, text)).first("response.created")
     assert created["handoff"] is True and created["entry_id"] is None
     assert created["language"] == language and created["kind"] == "handoff"
 
