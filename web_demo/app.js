@@ -1,0 +1,438 @@
+// The customer page: WebSocket session (docs/protocol.md v1), typed and spoken questions, answers
+// with their source, hand-off notice, feedback, language switch, reconnect with backoff.
+// Server text is only ever shown with textContent.
+
+import { Avatar } from "./avatar.js";
+import { applyStrings, t } from "./i18n.js";
+import { Microphone } from "./mic.js";
+import { Player } from "./player.js";
+
+const $ = (id) => document.getElementById(id);
+const HAN = /[\u4e00-\u9fff]/;
+const LATIN = /[A-Za-z]/;
+
+const ui = {
+  connection: $("connection"),
+  connectionText: $("connection-text"),
+  avatarButton: $("avatar-button"),
+  handoff: $("handoff"),
+  caption: $("caption"),
+  transcript: $("transcript"),
+  answer: $("answer-text"),
+  disclosure: $("disclosure"),
+  source: $("answer-source"),
+  fbYes: $("fb-yes"),
+  fbNo: $("fb-no"),
+  fbStatus: $("fb-status"),
+  form: $("ask-form"),
+  question: $("question"),
+  micToggle: $("mic-toggle"),
+  modeGroup: $("mode-group"),
+  ptt: $("ptt"),
+  levelBar: $("level-bar"),
+  level: $("level"),
+  micStatus: $("mic-status"),
+};
+
+const params = new URLSearchParams(location.search);
+const state = {
+  lang: params.get("lang") === "en" ? "en" : "zh",   // the bank's default: Mandarin
+  ws: null,
+  configured: false,       // session.updated received on the current socket
+  queue: [],               // client events waiting for a configured session
+  attempt: 0,
+  reconnectTimer: null,
+  paused: false,           // the server closed an idle session; reconnect on the next action
+  mode: "server_vad",
+  pttHeld: false,
+  lastResponse: null,      // {response_id, entry_id, question}
+  lastQuestion: "",
+  captionLang: "zh",
+};
+
+const avatar = new Avatar($("avatar"));
+const player = new Player({
+  avatar,
+  onWord: (word) => appendCaption(word),
+  onStateChange: (speaking) => ui.avatarButton.classList.toggle("speaking", speaking),
+});
+const mic = new Microphone({
+  getContext: () => player.context(),
+  onChunk: (pcm) => sendAudio(pcm),
+  onLevel: (rms) => showLevel(rms),
+});
+
+// A small debugging / test surface (read-only use from tests).
+window.teller = { state, player, avatar, mic, stats: player.stats };
+
+// ------------------------------------------------------------------ UI language
+
+function setLanguage(lang, { tell = true } = {}) {
+  state.lang = lang;
+  applyStrings(lang);
+  for (const b of document.querySelectorAll(".lang-switch button")) b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
+  refreshConnectionText();
+  if (tell) sendOrQueue({ type: "session.update", session: { language: lang } }, { needsConfig: false });
+}
+
+function setText(el, key) {
+  el.dataset.i18n = key;
+  el.textContent = t(state.lang, key);
+}
+
+// ------------------------------------------------------------------ connection
+
+function setConnection(kind, extra = "") {
+  ui.connection.dataset.state = kind;
+  ui.connection.dataset.extra = extra;
+  refreshConnectionText();
+}
+
+function refreshConnectionText() {
+  const kind = ui.connection.dataset.state;
+  const key = { connecting: "conn_connecting", open: "conn_open", retry: "conn_retry", paused: "conn_paused", refused: "conn_refused" }[kind] || "conn_connecting";
+  ui.connectionText.removeAttribute("data-i18n");
+  ui.connectionText.textContent = t(state.lang, key) + (kind === "refused" ? (ui.connection.dataset.extra || "") : "");
+}
+
+function wsUrl() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/v1/session`;
+}
+
+function connect() {
+  clearTimeout(state.reconnectTimer);
+  state.reconnectTimer = null;
+  state.paused = false;
+  if (state.ws && state.ws.readyState <= WebSocket.OPEN) return;
+  setConnection(state.attempt ? "retry" : "connecting");
+  let ws;
+  try {
+    ws = new WebSocket(wsUrl());
+  } catch (err) {
+    scheduleReconnect();
+    return;
+  }
+  ws.binaryType = "arraybuffer";
+  state.ws = ws;
+  state.configured = false;
+  ws.onopen = () => { /* wait for session.created */ };
+  ws.onmessage = (msg) => {
+    if (typeof msg.data !== "string") return;
+    let ev;
+    try { ev = JSON.parse(msg.data); } catch (_) { return; }
+    if (ev && typeof ev.type === "string") handleEvent(ev);
+  };
+  ws.onclose = (e) => {
+    if (state.ws !== ws) return;
+    state.ws = null;
+    state.configured = false;
+    player.stopAll();
+    mic.setSending(false);
+    if (e.code === 1008) {              // refused: say why, retry slowly
+      setConnection("refused", e.reason || String(e.code));
+      scheduleReconnect(e.reason && e.reason.includes("minute") ? 60000 : 15000);
+    } else if (e.code === 1000 && e.reason && /idle|limit/i.test(e.reason)) {
+      state.paused = true;              // idle timeout / session limit: wake up on the next action
+      setConnection("paused");
+      if (mic.active && state.mode === "server_vad") scheduleReconnect(500);
+    } else {
+      scheduleReconnect();
+    }
+  };
+}
+
+function scheduleReconnect(fixedMs) {
+  if (state.reconnectTimer) return;
+  const backoff = Math.min(10000, 500 * 2 ** state.attempt) * (0.8 + 0.4 * Math.random());
+  const delay = fixedMs !== undefined ? fixedMs : backoff;
+  state.attempt += 1;
+  if (ui.connection.dataset.state !== "refused") setConnection("retry");
+  state.reconnectTimer = setTimeout(connect, delay);
+}
+
+function sessionConfig() {
+  return {
+    language: state.lang,
+    input_sample_rate: 16000,
+    viseme_format: "oculus",
+    turn_detection: state.mode,
+  };
+}
+
+function rawSend(obj) {
+  if (state.ws && state.ws.readyState === WebSocket.OPEN) {
+    state.ws.send(JSON.stringify(obj));
+    return true;
+  }
+  return false;
+}
+
+/** Send now if the session is configured; else keep it for when it is (and wake the connection). */
+function sendOrQueue(obj, { needsConfig = true } = {}) {
+  if ((state.configured || !needsConfig) && rawSend(obj)) return;
+  if (obj.type === "session.update") return; // the full config is sent on every (re)connect
+  state.queue.push(obj);
+  if (!state.ws) connect();
+}
+
+function sendAudio(pcm) {
+  if (!state.configured || !state.ws || state.ws.readyState !== WebSocket.OPEN) {
+    if (state.paused && state.mode === "server_vad") connect();
+    return;
+  }
+  if (state.mode === "push_to_talk" && !state.pttHeld) return;
+  if (state.ws.bufferedAmount > 256 * 1024) return; // a stalled socket: drop audio rather than queue it
+  state.ws.send(pcm);
+}
+
+// ------------------------------------------------------------------ server events
+
+function handleEvent(ev) {
+  switch (ev.type) {
+    case "session.created":
+      state.attempt = 0;
+      setConnection("open");
+      rawSend({ type: "session.update", session: sessionConfig() });
+      break;
+    case "session.updated":
+      state.configured = true;
+      if (mic.active) mic.setSending(true);
+      while (state.queue.length) rawSend(state.queue.shift());
+      break;
+    case "input_audio_buffer.speech_started":
+      if (player.isSpeaking()) bargeIn();      // the server stops sending; we stop playing
+      showTranscript(t(state.lang, "listening"), "listening");
+      break;
+    case "transcript.partial":
+      showTranscript(String(ev.text || ""), "partial");
+      break;
+    case "transcript.final":
+      showTranscript(String(ev.text || ""), "final", ev.language);
+      state.lastQuestion = String(ev.text || "");
+      break;
+    case "response.created":
+      onResponseCreated(ev);
+      break;
+    case "response.audio.delta":
+      player.delta(ev);
+      break;
+    case "response.done":
+      player.finish(ev);
+      if (ev.interrupted && player.resp && player.resp.id === ev.response_id) {
+        // The server confirms the cut: drop whatever interruptible audio is still scheduled.
+        if (!player.resp.cut) player.interrupt();
+      }
+      break;
+    case "error":
+      onError(ev);
+      break;
+    default:
+      break;
+  }
+}
+
+function onResponseCreated(ev) {
+  player.begin(ev);
+  state.lastResponse = { response_id: ev.response_id, entry_id: ev.entry_id || null, question: state.lastQuestion };
+  const lang = ev.language === "en" ? "en" : "zh";
+  ui.answer.textContent = String(ev.text || "");
+  ui.answer.lang = lang === "zh" ? "zh-CN" : "en";
+  if (ev.disclosure) {
+    ui.disclosure.textContent = String(ev.disclosure);
+    ui.disclosure.lang = ui.answer.lang;
+    ui.disclosure.hidden = false;
+  } else {
+    ui.disclosure.textContent = "";
+    ui.disclosure.hidden = true;
+  }
+  if (ev.entry_id) {
+    ui.source.textContent = String(ev.entry_id);
+    ui.source.removeAttribute("data-i18n");
+    ui.source.dataset.entry = String(ev.entry_id);
+  } else {
+    setText(ui.source, "source_none");
+    ui.source.dataset.entry = "";
+  }
+  ui.handoff.hidden = !ev.handoff;
+  document.body.classList.toggle("handoff-active", !!ev.handoff);
+  state.captionLang = lang;
+  ui.caption.textContent = "";
+  ui.caption.lang = ui.answer.lang;
+  resetFeedback(true);
+}
+
+function onError(ev) {
+  const code = String(ev.code || "");
+  if (code === "no_active_response" || code === "nothing_to_commit") return; // harmless races
+  ui.micStatus.removeAttribute("data-i18n");
+  ui.micStatus.textContent = code === "server_busy" ? t(state.lang, "busy") : t(state.lang, "error") + String(ev.message || code);
+}
+
+// ------------------------------------------------------------------ transcript, captions
+
+function showTranscript(text, kind, language) {
+  ui.transcript.textContent = text;
+  ui.transcript.dataset.state = kind;
+  const lang = language || (HAN.test(text) ? "zh" : (LATIN.test(text) ? "en" : state.lang));
+  ui.transcript.lang = lang === "zh" ? "zh-CN" : "en";
+}
+
+function appendCaption(word) {
+  const sep = state.captionLang === "zh" || !ui.caption.textContent ? "" : " ";
+  ui.caption.textContent += sep + word;
+}
+
+// ------------------------------------------------------------------ barge-in
+
+function bargeIn() {
+  if (!player.isSpeaking() && !(player.resp && !player.resp.done && !player.resp.cut)) return;
+  const heard = player.interrupt();
+  sendOrQueue({ type: "response.cancel", heard_ms: heard });
+}
+
+ui.avatarButton.addEventListener("click", () => {
+  player.context(); // a user gesture: make sure audio may play
+  bargeIn();
+});
+document.addEventListener("keydown", (e) => {
+  if (e.key === "Escape") bargeIn();
+});
+
+// ------------------------------------------------------------------ typed questions
+
+ui.form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = ui.question.value.trim();
+  if (!text) return;
+  player.context(); // created inside the gesture, so audio may play
+  if (player.isSpeaking()) player.interrupt();  // a new question replaces the answer playing
+  const language = HAN.test(text) ? "zh" : (LATIN.test(text) ? "en" : state.lang);
+  showTranscript(text, "typed", language);
+  state.lastQuestion = text;
+  ui.handoff.hidden = true;
+  sendOrQueue({ type: "input_text", text: text.slice(0, 500), language });
+  ui.question.value = "";
+});
+
+// ------------------------------------------------------------------ feedback
+
+function resetFeedback(enabled) {
+  for (const b of [ui.fbYes, ui.fbNo]) {
+    b.disabled = !enabled;
+    b.setAttribute("aria-pressed", "false");
+  }
+  ui.fbStatus.textContent = "";
+}
+
+async function sendFeedback(helpful, button) {
+  const r = state.lastResponse;
+  if (!r) return;
+  ui.fbYes.disabled = ui.fbNo.disabled = true;
+  button.setAttribute("aria-pressed", "true");
+  let ok = false;
+  try {
+    const res = await fetch("/v1/feedback", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ response_id: r.response_id, entry_id: r.entry_id, question: (r.question || "").slice(0, 500) || null, helpful }),
+    });
+    ok = res.ok;
+  } catch (_) {
+    ok = false;
+  }
+  ui.fbStatus.dataset.result = ok ? "recorded" : "failed";
+  setText(ui.fbStatus, ok ? "fb_thanks" : "fb_failed");
+}
+
+ui.fbYes.addEventListener("click", () => sendFeedback(true, ui.fbYes));
+ui.fbNo.addEventListener("click", () => sendFeedback(false, ui.fbNo));
+
+// ------------------------------------------------------------------ language switch
+
+for (const b of document.querySelectorAll(".lang-switch button")) {
+  b.addEventListener("click", () => setLanguage(b.dataset.lang));
+}
+
+// ------------------------------------------------------------------ microphone
+
+function showLevel(rms) {
+  const db = 20 * Math.log10(Math.max(rms, 1e-5));
+  const pct = Math.max(0, Math.min(100, Math.round(((db + 60) / 60) * 100)));
+  ui.levelBar.style.width = pct + "%";
+  ui.level.setAttribute("aria-valuenow", String(pct));
+}
+
+function refreshMicUi() {
+  const on = mic.active;
+  ui.micToggle.setAttribute("aria-pressed", String(on));
+  setText(ui.micToggle, on ? "mic_off" : "mic_on");
+  ui.modeGroup.disabled = !on;
+  ui.ptt.hidden = !(on && state.mode === "push_to_talk");
+  setText(ui.micStatus, !on ? "mic_off_note" : (state.mode === "push_to_talk" ? "mic_ptt" : "mic_listening"));
+  if (!on) showLevel(0);
+}
+
+ui.micToggle.addEventListener("click", async () => {
+  if (mic.active) {
+    mic.stop();
+    refreshMicUi();
+    return;
+  }
+  try {
+    await mic.start();
+    if (state.configured) mic.setSending(true);
+    if (!state.ws) connect();
+  } catch (err) {
+    ui.micStatus.removeAttribute("data-i18n");
+    ui.micStatus.textContent = t(state.lang, "mic_denied") + String((err && err.message) || err);
+    return;
+  }
+  refreshMicUi();
+});
+
+for (const radio of document.querySelectorAll('input[name="mode"]')) {
+  radio.addEventListener("change", () => {
+    if (!radio.checked) return;
+    state.mode = radio.value;
+    sendOrQueue({ type: "session.update", session: { turn_detection: state.mode } }, { needsConfig: false });
+    refreshMicUi();
+  });
+}
+
+function pttDown(e) {
+  if (state.pttHeld) return;
+  if (e) e.preventDefault();
+  state.pttHeld = true;
+  ui.ptt.classList.add("held");
+  setText(ui.ptt, "ptt_release");
+  if (player.isSpeaking()) bargeIn();
+  if (state.paused || !state.ws) connect();
+}
+
+function pttUp() {
+  if (!state.pttHeld) return;
+  state.pttHeld = false;
+  ui.ptt.classList.remove("held");
+  setText(ui.ptt, "ptt_hold");
+  mic.flush();
+  // Let the flushed tail leave before the commit.
+  setTimeout(() => sendOrQueue({ type: "input_audio_buffer.commit" }), 60);
+}
+
+ui.ptt.addEventListener("pointerdown", (e) => { ui.ptt.setPointerCapture(e.pointerId); pttDown(e); });
+ui.ptt.addEventListener("pointerup", pttUp);
+ui.ptt.addEventListener("pointercancel", pttUp);
+ui.ptt.addEventListener("keydown", (e) => { if ((e.key === " " || e.key === "Enter") && !e.repeat) pttDown(e); });
+ui.ptt.addEventListener("keyup", (e) => { if (e.key === " " || e.key === "Enter") pttUp(); });
+ui.ptt.addEventListener("blur", pttUp);
+
+// ------------------------------------------------------------------ start
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && !state.ws && !state.reconnectTimer) connect();
+});
+setLanguage(state.lang, { tell: false });
+resetFeedback(false);
+refreshMicUi();
+connect();
