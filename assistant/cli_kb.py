@@ -175,7 +175,12 @@ def cmd_kb_pairs(args: argparse.Namespace) -> int:
     import json
 
     from knowledge import load_embedder
-    from knowledge.evaluate import EvalFileError, pair_figures, pair_similarities, parse_pairs
+    from knowledge.evaluate import (
+        EvalFileError,
+        pair_figures,
+        pair_similarities,
+        parse_pairs,
+    )
 
     try:
         pairs = parse_pairs(_read_text(args.file))

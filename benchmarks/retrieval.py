@@ -1,0 +1,337 @@
+#!/usr/bin/env python
+"""Retrieval: top-1 accuracy per retriever configuration, search latency by KB size, import rate.
+
+    python benchmarks/retrieval.py [--splits 5] [--sizes 100,1000,10000] [--json retrieval.json]
+
+Data: `../shared/data/banking77/dev_sample_from_train.csv` (77 intents x 5 customer questions,
+English, CC BY 4.0; read in place, never copied). Each intent becomes one knowledge entry whose
+answer is the intent name. Split k (of `--splits`, at most 5) keeps 3 of an intent's 5 questions as
+the entry's example questions and asks the other 2 (questions k and k+1 mod 5), so over 5 splits
+every question is asked twice and never against an index holding it.
+
+Accuracy, same index and same query vectors for every row:
+- dense kNN: the entry of the single nearest example question (the plain baseline);
+- dense mean: cosine to the mean of an entry's examples;
+- dense mix: the index's blend of the two (no lexical channel);
+- lexical: BM25 alone (`knowledge.lexical`; English words here, so pinyin/jieba play no part);
+- hybrid: `KnowledgeIndex.search` as served (dense mix + lexical, default `ScoringParams`), with
+  `knowledge.evaluate` figures at the default hand-off threshold.
+
+Latency: `KnowledgeIndex.search` on KBs of N entries: the 77 real entries plus N - 77 synthetic
+ones, each a copy of a real entry with every example question perturbed (one word swapped for a
+random word of the corpus) and its vector the real vector plus Gaussian noise (cosine ~0.95 to it),
+written into Chroma with explicit embeddings: embedding 30,000 texts for real would take ~15 min
+on this machine and would not change the search path being timed. Search times are therefore
+"query vector known"; the query embedding is timed on its own (one real call per query) and the
+end-to-end figure is their sum per query.
+
+Import: `knowledge.transfer.import_text` (validate JSONL + write approved entries in one SQLite
+transaction) into a fresh store, then `knowledge.sync.sync` building the index from the store
+(Chroma + BM25 + centroids, synthetic vectors), then the real embedder's rate for the example
+questions; the end-to-end rate combines the three.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import logging
+import os
+import random
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from knowledge import DEFAULT_CONFIDENCE_THRESHOLD, Entry, KnowledgeIndex, load_embedder
+from knowledge.entry import MAX_QUESTION_CHARS
+from knowledge.evaluate import EvalQuery, evaluate, figures
+from knowledge.lexical import LexicalIndex
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77" / "dev_sample_from_train.csv"
+KB_EXAMPLES = 3
+NOISE_COSINE = 0.95  # how close a synthetic entry's vectors sit to the real ones they copy
+
+# Scoring overrides that turn the served index into each dense-only configuration.
+DENSE_CONFIGS: dict[str, dict[str, float]] = {
+    "dense kNN (nearest example)": {"centroid_weight": 0.0, "lexical_weight": 0.0},
+    "dense mean of examples": {"centroid_weight": 1.0, "lexical_weight": 0.0},
+    "dense mix (nearest + mean)": {"lexical_weight": 0.0},
+}
+
+
+class VectorTable:
+    """An Embedder over a table: each real text is embedded once, synthetic texts get the
+    vectors they were registered with, so the index and every configuration share vectors."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.table: dict[str, np.ndarray] = {}
+        self.embed_seconds = 0.0
+        self.embedded = 0
+
+    def fill(self, texts: Sequence[str]) -> None:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.table]
+        for start in range(0, len(missing), 64):
+            part = missing[start:start + 64]
+            t0 = time.perf_counter()
+            vectors = self.inner.embed_queries(part)
+            self.embed_seconds += time.perf_counter() - t0
+            self.embedded += len(part)
+            self.table.update(zip(part, vectors, strict=True))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.fill(texts)
+        return np.stack([self.table[t] for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    embed_passages = embed_queries
+
+
+def load_intents(path: Path) -> dict[str, list[str]]:
+    intents: dict[str, list[str]] = {}
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            intents.setdefault(row["category"], []).append(row["text"].strip())
+    return intents
+
+
+def entry_id(intent: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", intent.lower()).strip("-")
+
+
+def make_entry(key: str, questions: Sequence[str], answer: str) -> Entry:
+    # Entries cap a question at 300 characters; a few banking77 texts are longer.
+    capped = tuple(q if len(q) <= MAX_QUESTION_CHARS else q[:MAX_QUESTION_CHARS].rsplit(" ", 1)[0]
+                   for q in questions)
+    return Entry(id=key, questions={"en": capped}, answer={"en": answer})
+
+
+def split(intents: dict[str, list[str]], k: int) -> tuple[list[Entry], list[tuple[str, str]]]:
+    """(entries with 3 examples each, [(held-out question, entry id)]) for split k."""
+    entries, queries = [], []
+    for intent, texts in intents.items():
+        asked = {k % len(texts), (k + 1) % len(texts)}
+        entries.append(make_entry(entry_id(intent), [t for i, t in enumerate(texts) if i not in asked],
+                                  intent.replace("_", " ")))
+        queries += [(texts[i], entry_id(intent)) for i in sorted(asked)]
+    return entries, queries
+
+
+@dataclass
+class Tally:
+    right: int = 0
+    asked: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.right / self.asked if self.asked else float("nan")
+
+
+def accuracy(intents, table: VectorTable, splits: int, root: Path) -> tuple[dict[str, Tally], dict]:
+    tallies: dict[str, Tally] = {}
+    hybrid_outcomes = []
+    for k in range(splits):
+        entries, queries = split(intents, k)
+        index = KnowledgeIndex(root / f"split-{k}", table)
+        index.build(entries)
+        defaults = index.params
+        for name, overrides in DENSE_CONFIGS.items():
+            index.params = replace(defaults, **overrides)
+            tally = tallies.setdefault(name, Tally())
+            for question, want in queries:
+                tally.right += index.search(question, k=1)[0].entry.id == want
+                tally.asked += 1
+        lexical = LexicalIndex()
+        for e in entries:
+            lexical.set_documents(e.id, e.questions["en"])
+        tally = tallies.setdefault("lexical only (BM25)", Tally())
+        for question, want in queries:
+            hits = lexical.search(question, limit=1)
+            tally.right += bool(hits) and hits[0].key == want
+            tally.asked += 1
+        index.params = defaults
+        outcomes = evaluate(index, [EvalQuery(i + 2, q, w) for i, (q, w) in enumerate(queries)],
+                            DEFAULT_CONFIDENCE_THRESHOLD)
+        hybrid_outcomes += outcomes
+        tally = tallies.setdefault("hybrid (KnowledgeIndex)", Tally())
+        tally.right += sum(o.top1_right for o in outcomes)
+        tally.asked += len(outcomes)
+    return tallies, figures(hybrid_outcomes, DEFAULT_CONFIDENCE_THRESHOLD).to_json()
+
+
+def perturb(text: str, vocabulary: Sequence[str], rng: random.Random) -> str:
+    words = text.split()
+    words[rng.randrange(len(words))] = rng.choice(vocabulary)
+    return " ".join(words)
+
+
+def noisy(vector: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # Noise orthogonal-ish to a unit vector with norm tan(acos(c)) gives cosine ~c.
+    noise = rng.standard_normal(vector.shape[0]).astype(np.float32)
+    noise *= np.tan(np.arccos(NOISE_COSINE)) / np.linalg.norm(noise)
+    out = vector + noise
+    return out / np.linalg.norm(out)
+
+
+def synthetic_kb(base: list[Entry], size: int, table: VectorTable, seed: int = 11) -> list[Entry]:
+    """`base` plus size - len(base) perturbed copies, their vectors registered in `table`."""
+    rng, nrng = random.Random(seed), np.random.default_rng(seed)
+    vocabulary = sorted({w for e in base for q in e.questions["en"] for w in q.split()})
+    entries = list(base)
+    for j in range(size - len(base)):
+        source = base[j % len(base)]
+        questions = []
+        for q in source.questions["en"]:
+            text = perturb(q, vocabulary, rng)
+            while text in table.table:  # every synthetic text new, so it owns its vector
+                text = perturb(text, vocabulary, rng)
+            table.table[text] = noisy(table.table[q], nrng)
+            questions.append(text)
+        entries.append(make_entry(f"{source.id}-syn{j}", questions, source.answer["en"]))
+    return entries
+
+
+def percentiles(samples: Sequence[float]) -> tuple[float, float]:
+    ms = np.array(samples) * 1000.0
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
+
+
+def search_latency(index: KnowledgeIndex, queries: Sequence[str], repeat: int) -> list[float]:
+    for q in queries[:10]:  # warm-up: first Chroma query loads the HNSW segment
+        index.search(q, k=5)
+    times = []
+    for _ in range(repeat):
+        for q in queries:
+            t0 = time.perf_counter()
+            index.search(q, k=5)
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def embed_latency(embedder, queries: Sequence[str]) -> list[float]:
+    embedder.embed_queries([queries[0]])
+    times = []
+    for q in queries:
+        t0 = time.perf_counter()
+        embedder.embed_queries([q])
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def import_rate(entries: list[Entry], table: VectorTable, root: Path) -> dict[str, float]:
+    from knowledge.store import KnowledgeStore
+    from knowledge.sync import sync
+    from knowledge.transfer import import_text
+
+    text = "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)
+    store = KnowledgeStore(root / "teller.sqlite3")
+    t0 = time.perf_counter()
+    report = import_text(store, text, "jsonl", author="system", approver="system", source="bench")
+    t1 = time.perf_counter()
+    index = KnowledgeIndex(root / "chroma", table)
+    sync(store, index)
+    t2 = time.perf_counter()
+    assert len(report.created) == len(entries) == len(index)
+    return {"store_s": t1 - t0, "index_s": t2 - t1}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--splits", type=int, default=5, choices=range(1, 6))
+    ap.add_argument("--sizes", default="100,1000,10000")
+    ap.add_argument("--repeat", type=int, default=2, help="passes over the queries per KB size")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    load_before = os.getloadavg()
+
+    intents = load_intents(args.data)
+    table = VectorTable(load_embedder("e5-small"))
+    table.fill([t for texts in intents.values() for t in texts])
+    embed_rate = table.embedded / table.embed_seconds
+    print(f"{sum(map(len, intents.values()))} questions, {len(intents)} intents; "
+          f"embedded at {embed_rate:.1f} questions/s", flush=True)
+
+    result: dict[str, object] = {"date": dt.date.today().isoformat(), "load_before": load_before,
+                                 "splits": args.splits}
+    with tempfile.TemporaryDirectory(prefix="dt-bench-retrieval-") as tmp:
+        root = Path(tmp)
+        tallies, hybrid = accuracy(intents, table, args.splits, root / "accuracy")
+        print(f"\ntop-1 accuracy, {args.splits} split(s), {KB_EXAMPLES} examples per entry, "
+              f"{next(iter(tallies.values())).asked} questions asked")
+        print(f"{'configuration':32} {'top-1':>7}")
+        for name, tally in tallies.items():
+            print(f"{name:32} {100 * tally.rate:6.1f} %")
+        print(f"hybrid at confidence >= {DEFAULT_CONFIDENCE_THRESHOLD}: answered "
+              f"{100 * (1 - hybrid['handoff_rate']):.1f} %, right when answered "
+              f"{100 * hybrid['answered_accuracy']:.1f} %", flush=True)
+        result["accuracy"] = {name: round(t.rate, 4) for name, t in tallies.items()}
+        result["questions_asked"] = next(iter(tallies.values())).asked
+        result["hybrid_eval"] = hybrid
+
+        base, queries = split(intents, 0)
+        query_texts = [q for q, _ in queries]
+        embed_p50, embed_p95 = percentiles(embed_latency(table.inner, query_texts))
+        print(f"\nquery embedding alone (real model, one query per call): p50 {embed_p50:.1f} ms, "
+              f"p95 {embed_p95:.1f} ms")
+        print(f"{'entries':>8} {'records':>8} {'build s':>8} {'search p50':>11} {'search p95':>11} "
+              f"{'e2e p50':>8} {'e2e p95':>8}")
+        latency = {}
+        for size in sizes:
+            entries = synthetic_kb(base, size, table)
+            index = KnowledgeIndex(root / f"size-{size}", table)
+            t0 = time.perf_counter()
+            index.build(entries)
+            build_s = time.perf_counter() - t0
+            times = search_latency(index, query_texts, args.repeat)
+            p50, p95 = percentiles(times)
+            # End to end per query: this search plus a real embedding (sampled pairwise).
+            embeds = embed_latency(table.inner, query_texts[:40])
+            e2e = [s + embeds[i % len(embeds)] for i, s in enumerate(times)]
+            e50, e95 = percentiles(e2e)
+            records = sum(len(e.questions["en"]) for e in entries)
+            print(f"{size:8d} {records:8d} {build_s:8.1f} {p50:8.1f} ms {p95:8.1f} ms "
+                  f"{e50:5.1f} ms {e95:5.1f} ms", flush=True)
+            latency[str(size)] = {"search_p50_ms": round(p50, 2), "search_p95_ms": round(p95, 2),
+                                  "end_to_end_p50_ms": round(e50, 2), "end_to_end_p95_ms": round(e95, 2),
+                                  "build_s": round(build_s, 2)}
+        result["query_embedding_ms"] = {"p50": round(embed_p50, 2), "p95": round(embed_p95, 2)}
+        result["latency"] = latency
+
+        print(f"\nimport ({KB_EXAMPLES} example questions per entry)")
+        print(f"{'entries':>8} {'store /s':>9} {'index /s':>9} {'embed /s':>9} {'end to end /s':>14}")
+        imports = {}
+        for size in [s for s in sizes if s >= 1000] or sizes[-1:]:
+            entries = synthetic_kb(base, size, table)
+            got = import_rate(entries, table, root / f"import-{size}")
+            embed_s = size * KB_EXAMPLES / embed_rate
+            total = got["store_s"] + got["index_s"] + embed_s
+            row = {"store_per_s": size / got["store_s"], "index_per_s": size / got["index_s"],
+                   "embed_entries_per_s": embed_rate / KB_EXAMPLES, "end_to_end_per_s": size / total}
+            print(f"{size:8d} {row['store_per_s']:9.0f} {row['index_per_s']:9.0f} "
+                  f"{row['embed_entries_per_s']:9.1f} {row['end_to_end_per_s']:14.1f}", flush=True)
+            imports[str(size)] = {k: round(v, 1) for k, v in row.items()}
+        result["import"] = imports
+    result["embed_questions_per_s"] = round(embed_rate, 1)
+    result["load_after"] = os.getloadavg()
+    print(f"\nload average before {load_before[0]:.2f}, after {result['load_after'][0]:.2f}")
+    line = json.dumps(result)
+    if args.json:
+        args.json.write_text(line + "\n", encoding="utf-8")
+    print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
