@@ -193,6 +193,10 @@ class Listener:
         except Exception:  # noqa: BLE001 - a partial is a courtesy; the final still runs
             log.debug("partial transcription failed", exc_info=True)
             return
+        finally:
+            # The interval counts from the end of a partial: the one transcription slot must be
+            # free most of the time, or the end-of-turn speculation queues behind a partial.
+            self._last_partial_ms = self.tracker.now_ms
         self.services.metrics.observe("asr_partial", time.perf_counter() - start)
         if text and turn_id == self.turn_id:
             await self.session.send(p.TranscriptPartial(turn_id=turn_id, text=text))

@@ -125,6 +125,7 @@ class Speech:
                             playback.sent_ms = chunk.offset_ms + chunk.duration_ms
                             if seq == 0:
                                 self._first_audio(playback, turn)
+                                self.services.metrics.observe("tts_first_audio", time.monotonic() - started)
                             seq += 1
             interrupted = playback.stop.is_set()
             heard = playback.heard_estimate() if interrupted else None

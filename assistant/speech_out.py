@@ -96,6 +96,10 @@ class Speaker:
         segments = self.disk.get(key[0], engine_fingerprint(engine), sentence) if self.disk else None
         if segments is None:
             with self._locks[language]:
+                # A speculative prefetch of this very sentence may have finished while we waited.
+                segments = self.cache.get(key)
+                if segments is not None:
+                    return segments
                 segments = list(engine.synthesize(sentence))
             if self.disk is not None:
                 self.disk.put(key[0], engine_fingerprint(engine), sentence, segments)

@@ -1,0 +1,570 @@
+"""Voice-turn latency: end of speech -> first answer audio, our pipeline against a naive one.
+
+    python benchmarks/latency.py --n 12 --json latency.json
+
+Spoken questions (half English, half Mandarin, taken from the demo knowledge base and made with the
+bundled voices) are streamed in real time over a loopback WebSocket to the real server, which runs
+in this process on the same loaded models as the naive baseline. For every question it measures
+the wall time from the moment the chunk holding the last speech sample was sent to the first
+`response.audio.delta`, checks that the answer cites the expected knowledge entry, and checks that
+nothing was answered before the customer had finished: a question counts as "answered early" when
+a `response.created` or an `input_audio_buffer.committed` arrived before its last speech sample was
+sent, or when it became more than one turn (two-clause questions with a 0.7 s pause test that
+specifically). Stage timings come from the server's `/metrics` (per-question change of
+each `dt_stage_seconds` histogram) and from the arrival times of the protocol events.
+
+Naive baseline, same clip, same models: wait 0.5 s of silence after the utterance, transcribe the
+whole clip, retrieve, synthesise the whole answer, then send: 0.5 s + ASR + retrieval + full TTS.
+
+It only uses 127.0.0.1, and every wait has a timeout, so it always stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import socket
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from math import gcd
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np
+from scipy.signal import resample_poly
+
+RATE = 16_000
+CHUNK = RATE * 40 // 1000            # 40 ms microphone chunks
+LEAD_S = 0.3                         # silence before the question
+PAUSE_S = 0.7                        # pause between the clauses of a two-clause question
+NAIVE_SILENCE_S = 0.5                # the baseline's fixed end-of-speech wait
+TRIM_THRESHOLD = 0.01                # |sample| above this (-40 dBFS) counts as speech when trimming
+ANSWER_TIMEOUT_S = 20.0              # after the end of speech, give up on a question
+TAIL_S = 0.3                         # silence kept streaming after response.done, to catch a stray 2nd answer
+ORIGIN = "http://localhost:8000"
+DEFAULT_DATA_DIR = Path.home() / ".cache" / "digital-teller" / "bench-data"
+STAGES = ("endpointing", "asr_final", "asr_partial", "retrieval", "tts_first_audio", "turn_to_first_audio")
+
+EN_QUESTION = re.compile(r"^(how|what|where|when|which|who|why|can|could|do|does|is|are|will|would|should|may)\b", re.IGNORECASE)
+ZH_QUESTION = re.compile(r"(吗|呢|怎么|怎样|如何|什么|哪|多少|几|能不能|可不可以|是否|有没有|咋)")
+
+# (first clause, second clause, language, expected entry): the first clause alone is not the question.
+TWO_CLAUSE = [
+    ("I lost my bank card yesterday,", "how do I report it?", "en", "lost-card"),
+    ("我的银行卡昨天丢了，", "请问怎么挂失？", "zh", "lost-card"),
+    ("I sent some money to my son this morning,", "how long does a transfer take?", "en", "transfer-arrival-time"),
+    ("我上个月换了新的手机号，", "银行预留的手机号怎么改？", "zh", "change-phone-number"),
+]
+WARMUP = [("What are your opening hours?", "en"), ("你们几点开门？", "zh")]
+WARMUP_ENTRIES = {"opening-hours"}
+
+
+# ---------------------------------------------------------------------------------- questions
+
+@dataclass
+class Question:
+    qid: str
+    language: str
+    text: str
+    expected: str
+    two_clause: bool
+    audio: np.ndarray = field(repr=False, default=None)  # float32, 16 kHz, speech to the last sample
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / RATE
+
+
+def pick_questions(kb_path: Path, n: int, seed: int, exclude: set[str]) -> list[tuple[str, str, str]]:
+    """n (language, text, entry id): distinct entries, alternating en/zh, phrased as questions."""
+    entries = [json.loads(line) for line in kb_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    entries = [e for e in entries if "chitchat" not in e.get("tags", []) and e["id"] not in exclude]
+    random.Random(seed).shuffle(entries)
+    picked: list[tuple[str, str, str]] = []
+    used: set[str] = set()
+    for i in range(n):
+        lang = "en" if i % 2 == 0 else "zh"
+        pattern = EN_QUESTION if lang == "en" else ZH_QUESTION
+        for e in entries:
+            if e["id"] in used:
+                continue
+            asks = [q for q in e["questions"].get(lang, []) if pattern.search(q)]
+            if asks:
+                used.add(e["id"])
+                picked.append((lang, asks[0], e["id"]))
+                break
+        else:
+            raise SystemExit(f"not enough distinct {lang} questions in {kb_path} for --n {n}")
+    return picked
+
+
+def with_mark(text: str, lang: str) -> str:
+    if text.endswith(("?", "？", "。", ".", "，", ",")):
+        return text
+    return text + ("?" if lang == "en" else "？")
+
+
+def synthesize_16k(services, text: str, lang: str) -> np.ndarray:
+    engine = services.speaker.engines[lang]
+    audio = np.concatenate([seg.audio.astype(np.float32) / 32768.0 for seg in engine.synthesize(text)])
+    g = gcd(int(engine.sample_rate), RATE)
+    return resample_poly(audio, RATE // g, int(engine.sample_rate) // g).astype(np.float32)
+
+
+def trim(audio: np.ndarray, lead: bool = True) -> np.ndarray:
+    """Cut silence after the last sample above the threshold (and before the first, if `lead`)."""
+    loud = np.flatnonzero(np.abs(audio) > TRIM_THRESHOLD)
+    if len(loud) == 0:
+        return audio
+    return audio[(loud[0] if lead else 0): loud[-1] + 1]
+
+
+def build_questions(services, n: int, seed: int, two_clause: int) -> list[Question]:
+    from knowledge import demo_kb_path
+
+    questions: list[Question] = []
+    exclude = WARMUP_ENTRIES | {t[3] for t in TWO_CLAUSE[:two_clause]}
+    for i, (lang, text, entry) in enumerate(pick_questions(Path(demo_kb_path()), n, seed, exclude)):
+        text = with_mark(text, lang)
+        questions.append(Question(f"q{i + 1:02d}", lang, text, entry, False, trim(synthesize_16k(services, text, lang))))
+    for i, (first, second, lang, entry) in enumerate(TWO_CLAUSE[:two_clause]):
+        a = trim(synthesize_16k(services, first, lang))
+        b = trim(synthesize_16k(services, second, lang))
+        audio = np.concatenate([a, np.zeros(int(PAUSE_S * RATE), np.float32), b])
+        sep = " " if lang == "en" else ""
+        questions.append(Question(f"t{i + 1:02d}", lang, f"{first}{sep}[{PAUSE_S:g}s]{sep}{second}", entry, True, audio))
+    return questions
+
+
+# ---------------------------------------------------------------------------------- server
+
+class LoopbackServer:
+    """uvicorn serving the app on 127.0.0.1 in a daemon thread."""
+
+    def __init__(self, app, ws_max_size: int):
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    ws_max_size=ws_max_size, lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, name="bench-uvicorn", daemon=True)
+
+    def __enter__(self) -> LoopbackServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/v1/session"
+
+    def scrape(self) -> dict[str, float]:
+        """`/metrics` as {sample name with labels: value}, for the series this benchmark reads."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith(("dt_stage_seconds_sum", "dt_stage_seconds_count", "dt_speculations_total")):
+                name, value = line.rsplit(" ", 1)
+                out[name] = float(value)
+        return out
+
+
+def metric_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    stages = {}
+    for stage in STAGES:
+        s = f'{{stage="{stage}"}}'
+        stages[stage] = {
+            "sum": after.get("dt_stage_seconds_sum" + s, 0.0) - before.get("dt_stage_seconds_sum" + s, 0.0),
+            "count": int(after.get("dt_stage_seconds_count" + s, 0.0) - before.get("dt_stage_seconds_count" + s, 0.0)),
+        }
+    fates = {}
+    for fate in ("used", "resumed", "abandoned"):
+        k = f'dt_speculations_total{{fate="{fate}"}}'
+        fates[fate] = int(after.get(k, 0.0) - before.get(k, 0.0))
+    return {"stages": stages, "speculations": fates}
+
+
+# ---------------------------------------------------------------------------------- our pipeline
+
+async def voice_turn(url: str, q: Question) -> dict[str, Any]:
+    """One fresh session: stream lead silence + the question + silence at microphone pace."""
+    import websockets
+
+    events: list[tuple[float, dict[str, Any]]] = []
+    created_at: dict[str, float] = {}
+    finished = asyncio.Event()
+    speech_end: list[float] = []
+
+    async with websockets.connect(url, origin=ORIGIN, max_size=2**24, open_timeout=10, close_timeout=2) as ws:
+        first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert first["type"] == "session.created", first
+        await ws.send(json.dumps({"type": "session.update",
+                                  "session": {"language": q.language, "input_sample_rate": RATE}}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "session.updated":
+            pass
+
+        async def reader() -> None:
+            async for message in ws:
+                now = time.monotonic()
+                event = json.loads(message)
+                events.append((now, event))
+                kind = event["type"]
+                if kind == "response.created":
+                    created_at[event["response_id"]] = now
+                elif kind == "response.done" and speech_end and created_at.get(event["response_id"], 0) > speech_end[0]:
+                    finished.set()
+
+        task = asyncio.create_task(reader())
+        try:
+            # Lead silence padded so the last speech sample ends a 40 ms chunk exactly.
+            lead = int(LEAD_S * RATE) + (-(int(LEAD_S * RATE) + len(q.audio))) % CHUNK
+            speech = np.concatenate([np.zeros(lead, np.float32), q.audio])
+            pcm = (np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes()
+            silence = bytes(CHUNK * 2)
+            start = time.monotonic()
+            k = 0
+            n_speech = len(speech) // CHUNK
+            stop_at = None
+            while True:
+                # chunk k holds audio [k*40, (k+1)*40) ms and is sent when it has been "captured"
+                delay = start + (k + 1) * 0.040 - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if k < n_speech:
+                    await ws.send(pcm[k * CHUNK * 2:(k + 1) * CHUNK * 2])
+                    if k == n_speech - 1:
+                        speech_end.append(time.monotonic())
+                else:
+                    await ws.send(silence)
+                k += 1
+                now = time.monotonic()
+                if k > n_speech:
+                    if stop_at is None and finished.is_set():
+                        stop_at = now + TAIL_S
+                    if (stop_at is not None and now >= stop_at) or now > speech_end[0] + ANSWER_TIMEOUT_S:
+                        break
+                if task.done():
+                    break
+        finally:
+            task.cancel()
+    return analyse_turn(q, events, speech_end[0])
+
+
+def analyse_turn(q: Question, events: list[tuple[float, dict[str, Any]]], end: float) -> dict[str, Any]:
+    created = [(t, e) for t, e in events if e["type"] == "response.created"]
+    commits = [(t, e) for t, e in events if e["type"] == "input_audio_buffer.committed"]
+    early = [e for t, e in created if t < end]
+    # A turn ended before the customer had finished: even when its answer is then cancelled by
+    # the rest of the question (barge-in), what gets answered is only a part of the question.
+    cut = [e for t, e in commits if t < end]
+    answer = next(((t, e) for t, e in created if t >= end), None)
+    row: dict[str, Any] = {
+        "id": q.qid, "language": q.language, "text": q.text, "expected": q.expected, "two_clause": q.two_clause,
+        "speech_s": round(q.seconds, 3), "responses": len(created), "turns": len(commits),
+        "response_before_end": bool(early), "turn_ended_before_end": bool(cut),
+        "answered_early": bool(early or cut or len(commits) > 1),
+        "early_texts": [e.get("text", "")[:60] for e in early],
+        "errors": [e.get("code") for _, e in events if e["type"] == "error"],
+        "transcript": None, "entry_id": None, "cited": False, "first_audio_s": None, "wall": {},
+    }
+    if answer is None:
+        return row
+    t_created, created_event = answer
+    row["entry_id"] = created_event.get("entry_id")
+    row["cited"] = row["entry_id"] == q.expected
+    audio = next(((t, e) for t, e in events if e["type"] == "response.audio.delta"
+                  and e.get("response_id") == created_event["response_id"]), None)
+    turn_id = created_event.get("turn_id")
+    final = next(((t, e) for t, e in events if e["type"] == "transcript.final" and e.get("turn_id") == turn_id), None)
+    committed = next((i for i, (t, e) in enumerate(events)
+                      if e["type"] == "input_audio_buffer.committed" and e.get("turn_id") == turn_id), None)
+    stopped = None
+    if committed is not None:   # the server sends speech_stopped right before the turn's committed
+        stopped = next(((t, e) for t, e in reversed(events[:committed])
+                        if e["type"] == "input_audio_buffer.speech_stopped"), events[committed])
+    if final:
+        row["transcript"] = final[1].get("text")
+    if audio:
+        row["first_audio_s"] = audio[0] - end
+    # The critical path after the end of speech, as the client sees it (these add up to first_audio_s).
+    marks = [("endpoint_wait", stopped), ("asr_wait", final), ("retrieval_wait", (t_created, None)),
+             ("tts_first_audio", audio)]
+    prev = end
+    for name, mark in marks:
+        if mark is None:
+            continue
+        row["wall"][name] = max(0.0, mark[0] - prev)
+        prev = max(prev, mark[0])
+    return row
+
+
+# ---------------------------------------------------------------------------------- naive baseline
+
+def naive_turn(services, q: Question) -> dict[str, Any]:
+    """Whole utterance + 0.5 s silence, then ASR, retrieval and the WHOLE answer's TTS, in sequence."""
+    clip = np.concatenate([np.zeros(int(LEAD_S * RATE), np.float32), q.audio,
+                           np.zeros(int(NAIVE_SILENCE_S * RATE), np.float32)])
+    t0 = time.perf_counter()
+    result = services.transcriber.transcribe(clip, language=q.language, prompt=services.asr_prompts.get(q.language))
+    t1 = time.perf_counter()
+    text = result.text.strip()
+    candidates, retrieval_s = services.responder.retrieve(text)
+    answer = services.responder.answer(text, q.language, candidates, retrieval_s)
+    t2 = time.perf_counter()
+    engine = services.speaker.engines[answer.language]   # the engine itself: no sentence cache
+    audio_s = 0.0
+    for part in (answer.text, answer.disclosure):
+        if part:
+            for seg in engine.synthesize(part):
+                audio_s += len(seg.audio) / seg.sample_rate
+    t3 = time.perf_counter()
+    return {
+        "transcript": text, "entry_id": answer.entry_id, "cited": answer.entry_id == q.expected,
+        "asr_s": t1 - t0, "retrieval_s": t2 - t1, "tts_s": t3 - t2, "answer_audio_s": audio_s,
+        "first_audio_s": NAIVE_SILENCE_S + (t3 - t0),
+    }
+
+
+# ---------------------------------------------------------------------------------- report
+
+def pct(values: list[float], q: float) -> float | None:
+    values = [v for v in values if v is not None]
+    return float(np.percentile(values, q)) if values else None
+
+
+def ms(v: float | None) -> str:
+    return "   -  " if v is None else f"{v * 1000:6.0f}"
+
+
+def cpu_snapshot() -> tuple[float, float, float] | None:
+    """(wall s, CPU s busy on the whole machine, CPU s used by this process), Linux only."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [float(x) for x in fh.readline().split()[1:]]
+    except OSError:
+        return None
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)   # idle + iowait
+    t = os.times()
+    return time.monotonic(), (sum(fields[:8]) - idle) / hz, t.user + t.system
+
+
+def other_cpu_share(start, end) -> dict[str, float] | None:
+    """How much of the machine other processes used while this benchmark ran (0..1 of all cores)."""
+    if not start or not end:
+        return None
+    wall, busy, own = (e - s for s, e in zip(start, end))
+    cores = os.cpu_count() or 1
+    return {"others": round(max(0.0, busy - own) / (wall * cores), 3), "this_benchmark": round(own / (wall * cores), 3)}
+
+
+def clear_tts_cache(services) -> None:
+    """--tts-cache cold: no sentence synthesised earlier (by a question or pre-synthesis) is reused."""
+    from assistant.speech_out import SegmentCache
+
+    speaker = services.speaker
+    speaker.cache = SegmentCache(speaker.cache.max_bytes)
+    if getattr(speaker, "disk", None) is not None:
+        speaker.disk = None
+
+
+def presynthesize(services) -> dict[str, Any]:
+    """--tts-cache warm: what the server does after start-up, done here before measuring, so that the
+    background work never competes with a measured turn (the app's own thread is switched off)."""
+    start = time.perf_counter()
+    try:
+        from assistant.loading import approved_texts
+    except ImportError:
+        return {"sentences_made": None, "seconds": 0.0, "note": "this version has no answer pre-synthesis"}
+    made = services.speaker.presynthesize(approved_texts(services.index))
+    return {"sentences_made": made, "seconds": round(time.perf_counter() - start, 1)}
+
+
+def git_state() -> dict[str, Any]:
+    import subprocess
+
+    def git(*a: str) -> str:
+        try:
+            return subprocess.run(["git", *a], check=False, cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    return {"commit": git("rev-parse", "--short", "HEAD").strip(),
+            "changed_files": [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=10, help="single spoken questions, half English, half Mandarin")
+    ap.add_argument("--two-clause", type=int, default=4, choices=range(len(TWO_CLAUSE) + 1),
+                    help="extra two-clause questions with a 0.7 s pause (default 4)")
+    ap.add_argument("--seed", type=int, default=7, help="which knowledge entries are asked")
+    ap.add_argument("--json", type=Path, help="write every row and the summary here")
+    ap.add_argument("--model-dir", type=Path, help="default: the settings' model_dir (~/.cache/digital-teller/models)")
+    ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                    help=f"server data folder; kept, so answer pre-synthesis is done once (default {DEFAULT_DATA_DIR})")
+    ap.add_argument("--tts-cache", choices=("warm", "cold"), default="warm",
+                    help="warm: every approved answer pre-synthesised, as a running server has it (default); "
+                         "cold: no answer cache, every sentence synthesised when it is needed")
+    args = ap.parse_args(argv)
+
+    from assistant.app import create_app
+    from assistant.loading import load_services
+    from assistant.settings import Settings
+
+    load_start = os.getloadavg()
+    code = git_state()   # the code as loaded: other people may be editing the tree during a run
+    extra: dict[str, Any] = {"model_dir": args.model_dir} if args.model_dir else {}
+    if "presynthesize" in Settings.model_fields:
+        extra["presynthesize"] = False   # done below, before measuring, when --tts-cache warm
+    settings = Settings(data_dir=args.data_dir, allowed_origins=[ORIGIN],
+                        limits={"anon_sessions_per_minute": 100_000}, **extra)
+    print(f"loading models from {settings.model_dir} ...", flush=True)
+    services = load_services(settings)
+    questions = build_questions(services, args.n, args.seed, args.two_clause)
+    presynth = None
+    if args.tts_cache == "warm":
+        print("pre-synthesising approved answers into the answer cache ...", flush=True)
+        presynth = presynthesize(services)
+        print(f"  {presynth}", flush=True)
+    print(f"{len(questions)} questions, {sum(q.seconds for q in questions):.1f} s of speech", flush=True)
+
+    rows: list[dict[str, Any]] = []
+    app = create_app(settings, services)
+    cpu_start = cpu_snapshot()
+    try:
+        with LoopbackServer(app, ws_max_size=4 * settings.limits.max_frame_bytes) as server:
+            for text, lang in WARMUP:   # first inference of each model is slow; not counted
+                warm = Question("warm", lang, text, "", False, trim(synthesize_16k(services, text, lang)))
+                asyncio.run(voice_turn(server.ws_url, warm))
+                naive_turn(services, warm)
+            for q in questions:
+                if args.tts_cache == "cold":
+                    clear_tts_cache(services)
+                time.sleep(0.5)                       # let the previous turn's background work settle
+                before = server.scrape()
+                try:
+                    row = asyncio.run(voice_turn(server.ws_url, q))
+                except Exception as exc:  # noqa: BLE001 - one broken turn is reported, the run goes on
+                    row = analyse_turn(q, [], time.monotonic())
+                    row["errors"].append(f"client: {exc!r}")
+                time.sleep(0.3)
+                row["server"] = metric_delta(before, server.scrape())
+                row["naive"] = naive_turn(services, q)
+                rows.append(row)
+                print(f"{q.qid} {q.language} ours {ms(row['first_audio_s'])} ms  naive {ms(row['naive']['first_audio_s'])} ms"
+                      f"  entry {row['entry_id']} ({'ok' if row['cited'] else 'expected ' + q.expected})"
+                      f"{'  ANSWERED EARLY' if row['answered_early'] else ''}  | {row['transcript']}", flush=True)
+    finally:
+        services.close()
+    load_end = os.getloadavg()
+    cpu_share = other_cpu_share(cpu_start, cpu_snapshot())
+
+    summary = summarise(rows, args, load_start, load_end, cpu_share)
+    summary["code"] = code
+    summary["presynthesis"] = presynth
+    print_table(rows, summary)
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=1))
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def summarise(rows, args, load_start, load_end, cpu_share) -> dict[str, Any]:
+    ours = [r["first_audio_s"] for r in rows]
+    naive = [r["naive"]["first_audio_s"] for r in rows]
+    stages: dict[str, Any] = {}
+    for stage in ("endpointing", "asr_final", "retrieval", "tts_first_audio", "asr_partial", "turn_to_first_audio"):
+        vals = [r["server"]["stages"][stage]["sum"] for r in rows if r["server"]["stages"][stage]["count"]]
+        stages[stage] = {"p50": pct(vals, 50), "p95": pct(vals, 95), "turns_observed": len(vals),
+                         "source": "server histogram (per-question change of _sum)"}
+    for name in ("endpoint_wait", "asr_wait", "retrieval_wait", "tts_first_audio"):
+        vals = [r["wall"].get(name) for r in rows if name in r["wall"]]
+        stages[f"wall_{name}"] = {"p50": pct(vals, 50), "p95": pct(vals, 95), "turns_observed": len(vals),
+                                  "source": "client event arrival times after the end of speech"}
+    for name in ("asr_s", "retrieval_s", "tts_s"):
+        vals = [r["naive"][name] for r in rows]
+        stages[f"naive_{name[:-2]}"] = {"p50": pct(vals, 50), "p95": pct(vals, 95), "turns_observed": len(vals),
+                                        "source": "baseline, measured in-process"}
+    p50_ours, p50_naive = pct(ours, 50), pct(naive, 50)
+    spec = {f: sum(r["server"]["speculations"][f] for r in rows) for f in ("used", "resumed", "abandoned")}
+    two = [r for r in rows if r["two_clause"]]
+    return {
+        "benchmark": "voice_turn_latency",
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "loadavg_start": [round(x, 2) for x in load_start], "loadavg_end": [round(x, 2) for x in load_end],
+                    "cpu_share_during_run": cpu_share},
+        "args": {"n": args.n, "two_clause": args.two_clause, "seed": args.seed, "tts_cache": args.tts_cache},
+        "questions": len(rows),
+        "ours_first_audio_s": {"p50": p50_ours, "p95": pct(ours, 95), "max": pct(ours, 100),
+                               "unanswered": sum(v is None for v in ours)},
+        "naive_first_audio_s": {"p50": p50_naive, "p95": pct(naive, 95), "max": pct(naive, 100)},
+        "ratio_ours_over_naive_p50": (p50_ours / p50_naive) if p50_ours and p50_naive else None,
+        "speedup_naive_over_ours_p50": (p50_naive / p50_ours) if p50_ours and p50_naive else None,
+        "stages_s": stages,
+        "accuracy_ours": sum(r["cited"] for r in rows) / len(rows),
+        "accuracy_naive": sum(r["naive"]["cited"] for r in rows) / len(rows),
+        "answered_early": sum(r["answered_early"] for r in rows),
+        "answered_early_detail": {"response_before_end": sum(r["response_before_end"] for r in rows),
+                                  "turn_ended_before_end": sum(r["turn_ended_before_end"] for r in rows),
+                                  "more_than_one_turn": sum(r["turns"] > 1 for r in rows)},
+        "two_clause_exactly_one_answer_after_end": f"{sum(r['responses'] == 1 and not r['answered_early'] for r in two)}/{len(two)}",
+        "turns_with_more_than_one_response": sum(r["responses"] > 1 for r in rows),
+        "speculations": spec,
+    }
+
+
+def print_table(rows, s) -> None:
+    print()
+    print(f"{'id':4} {'lang':4} {'speech':>6} {'ours':>6} {'naive':>6}  {'endpt':>6} {'asr':>6} {'retr':>6} {'tts1':>6}"
+          f"  {'cited':5} {'early':5}  transcript")
+    for r in rows:
+        w = r["wall"]
+        print(f"{r['id']:4} {r['language']:4} {r['speech_s']:6.2f} {ms(r['first_audio_s'])} {ms(r['naive']['first_audio_s'])}"
+              f"  {ms(w.get('endpoint_wait'))} {ms(w.get('asr_wait'))} {ms(w.get('retrieval_wait'))} {ms(w.get('tts_first_audio'))}"
+              f"  {'yes' if r['cited'] else 'NO':5} {'YES' if r['answered_early'] else 'no':5}  {r['transcript']}")
+    print("(ms; endpt/asr/retr/tts1 = the wall-clock path after the end of speech as the client saw it)\n")
+    print(f"{'end of speech -> first audio':40} {'p50 ms':>8} {'p95 ms':>8}")
+    print(f"{'ours':40} {ms(s['ours_first_audio_s']['p50']):>8} {ms(s['ours_first_audio_s']['p95']):>8}")
+    print(f"{'naive (0.5 s VAD + ASR + retr + full TTS)':40} {ms(s['naive_first_audio_s']['p50']):>8} {ms(s['naive_first_audio_s']['p95']):>8}")
+    for name, st in s["stages_s"].items():
+        print(f"  {name:38} {ms(st['p50']):>8} {ms(st['p95']):>8}   ({st['turns_observed']} turns; {st['source']})")
+    ratio = s["ratio_ours_over_naive_p50"]
+    print(f"ratio ours/naive (p50): {ratio:.2f}" if ratio else "ratio: n/a")
+    print(f"cited the expected entry: ours {s['accuracy_ours']:.0%}, naive {s['accuracy_naive']:.0%}; "
+          f"answered early: {s['answered_early']}; two-clause answered once, after the end: "
+          f"{s['two_clause_exactly_one_answer_after_end']}; speculations {s['speculations']}")
+    m = s["machine"]
+    share = m["cpu_share_during_run"] or {}
+    print(f"{m['cpus']} CPUs, load average at start {m['loadavg_start']}, at end {m['loadavg_end']}; "
+          f"share of all cores used by other processes during the run: {share.get('others', 'n/a')}, "
+          f"by this benchmark: {share.get('this_benchmark', 'n/a')}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
