@@ -140,9 +140,7 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         return _fail(f"cannot read {args.file}: {exc}")
     except EvalFileError as exc:
-        for problem in exc.problems:
-            print(f"{args.file}: {problem}", file=sys.stderr)
-        return _fail(f"{len(exc.problems)} bad line(s) in {args.file}")
+        return _file_problems(args.file, exc, "bad line(s)")
     with tempfile.TemporaryDirectory(prefix="dt-kb-eval-") as tmp:
         try:
             index = _eval_index(args, settings, tmp)
@@ -150,9 +148,7 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
         except (OSError, EntryError) as exc:
             return _fail(f"cannot open the knowledge base: {exc}")
         except EvalFileError as exc:
-            for problem in exc.problems:
-                print(f"{args.file}: {problem}", file=sys.stderr)
-            return _fail(f"{len(exc.problems)} question(s) name entries the index does not hold")
+            return _file_problems(args.file, exc, "line(s) naming entries the index does not hold")
     result = figures(outcomes, threshold)
     mistakes = [o for o in outcomes if o.mistake]
     if mistakes:
@@ -171,6 +167,13 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _file_problems(path, exc, what: str) -> int:
+    """Print every problem of an evaluation file, one per line, then fail with a count."""
+    for problem in exc.problems:
+        print(f"{path}: {problem}", file=sys.stderr)
+    return _fail(f"{len(exc.problems)} {what} in {path}")
+
+
 def cmd_kb_pairs(args: argparse.Namespace) -> int:
     import json
 
@@ -187,9 +190,7 @@ def cmd_kb_pairs(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         return _fail(f"cannot read {args.file}: {exc}")
     except EvalFileError as exc:
-        for problem in exc.problems:
-            print(f"{args.file}: {problem}", file=sys.stderr)
-        return _fail(f"{len(exc.problems)} bad line(s) in {args.file}")
+        return _file_problems(args.file, exc, "bad line(s)")
     embedder_name = args.embedder or _settings(args).embedder
     try:
         embedder = load_embedder(embedder_name)

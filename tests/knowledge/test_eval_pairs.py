@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.cli_kb import add_kb_commands
+from assistant.cli import main
 from knowledge import embedders
 from knowledge.evaluate import (
     EvalFileError,
@@ -39,13 +38,7 @@ What are your opening hours\t帮我写一首诗\t0
 
 
 def run(*argv: str) -> int:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path)
-    common.add_argument("--model-dir", type=Path)
-    parser = argparse.ArgumentParser(prog="digital-teller")
-    add_kb_commands(parser.add_subparsers(dest="command", required=True), common)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(list(argv))
 
 
 def pairwise_auc(scores, labels) -> float:

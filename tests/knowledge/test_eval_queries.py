@@ -3,7 +3,6 @@ on the demo index, on a `--kb` file and on the served index of a data directory.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from assistant import cli_kb
-from assistant.cli_kb import add_kb_commands
+from assistant.cli import main
 from knowledge import Candidate
 from knowledge.evaluate import (
     EvalFileError,
@@ -37,13 +36,7 @@ Who won the football match last night,
 
 
 def run(*argv: str) -> int:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path)
-    common.add_argument("--model-dir", type=Path)
-    parser = argparse.ArgumentParser(prog="digital-teller")
-    add_kb_commands(parser.add_subparsers(dest="command", required=True), common)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(list(argv))
 
 
 def last_json(out: str) -> dict:

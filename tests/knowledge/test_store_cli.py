@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from assistant.cli_kb import add_kb_commands
+from assistant.cli import main
 from knowledge import dump_jsonl, load_jsonl
 from knowledge.store import KnowledgeStore
 from knowledge.transfer import export_text
 
 
 def run(*argv: str) -> int:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path)
-    common.add_argument("--model-dir", type=Path)
-    parser = argparse.ArgumentParser(prog="digital-teller")
-    add_kb_commands(parser.add_subparsers(dest="command", required=True), common)
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return main(list(argv))
 
 
 def test_staff_import_export_and_verify(tmp_path, capsys, demo_entries):
