@@ -61,7 +61,12 @@ def _piper_voice():
 @functools.cache
 def piper_speech(text: str) -> np.ndarray:
     """``text`` spoken by the bundled US English Piper voice, as 16 kHz float32."""
-    chunks = list(_piper_voice().synthesize(text))
+    from piper import SynthesisConfig
+
+    # No sampling noise: the same words give the same audio on every run, so a test's transcript
+    # cannot flip between runs ("card" / "cart" was seen with the voice's default noise).
+    quiet = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    chunks = list(_piper_voice().synthesize(text, syn_config=quiet))
     pcm = np.concatenate([c.audio_int16_array for c in chunks]).astype(np.float32) / 32768.0
     return resample(pcm, chunks[0].sample_rate)
 

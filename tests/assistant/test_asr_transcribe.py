@@ -22,7 +22,7 @@ from assistant.chinese_script import contains_cjk, to_simplified
 # Characters that exist only in Traditional script (their Simplified forms differ).
 TRADITIONAL_ONLY = set("們這個來時說對還會為銀帳號戶額區點見過發後經麼們業務轉餘")
 
-QUESTION = "How do I report a lost card?"
+QUESTION = "How do I report a lost bank card?"
 
 
 def test_satisfies_the_protocol(whisper_base):

@@ -50,7 +50,7 @@ async def voice_turn(server, audio, **config):
 
 
 def test_spoken_english_question_gets_a_cited_spoken_answer(server, speech_bank):
-    audio = speech_bank("How do I report a lost card?", "en")
+    audio = speech_bank("How do I report a lost bank card?", "en")
     ex = asyncio.run(voice_turn(server, audio, language="en"))
     kinds = [e["type"] for e in ex.events]
     assert kinds.index("input_audio_buffer.speech_started") < kinds.index("transcript.final")
