@@ -1,0 +1,108 @@
+"""The spoken questions of the voice-turn latency benchmark (`benchmarks/latency.py`)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import resample_poly
+
+RATE = 16_000
+LEAD_S = 0.3                         # silence before the question
+PAUSE_S = 0.7                        # pause between the clauses of a two-clause question
+TRIM_THRESHOLD = 0.01                # |sample| above this (-40 dBFS) counts as speech when trimming
+
+EN_QUESTION = re.compile(r"^(how|what|where|when|which|who|why|can|could|do|does|is|are|will|would|should|may)\b", re.IGNORECASE)
+ZH_QUESTION = re.compile(r"(吗|呢|怎么|怎样|如何|什么|哪|多少|几|能不能|可不可以|是否|有没有|咋)")
+
+# (first clause, second clause, language, expected entry): the first clause alone is not the question.
+TWO_CLAUSE = [
+    ("I lost my bank card yesterday,", "how do I report it?", "en", "lost-card"),
+    ("我的银行卡昨天丢了，", "请问怎么挂失？", "zh", "lost-card"),
+    ("I sent some money to my son this morning,", "how long does a transfer take?", "en", "transfer-arrival-time"),
+    ("我上个月换了新的手机号，", "银行预留的手机号怎么改？", "zh", "change-phone-number"),
+]
+WARMUP = [("What are your opening hours?", "en"), ("你们几点开门？", "zh")]
+WARMUP_ENTRIES = {"opening-hours"}
+
+
+# ---------------------------------------------------------------------------------- questions
+
+@dataclass
+class Question:
+    qid: str
+    language: str
+    text: str
+    expected: str
+    two_clause: bool
+    audio: np.ndarray = field(repr=False, default=None)  # float32, 16 kHz, speech to the last sample
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / RATE
+
+
+def pick_questions(kb_path: Path, n: int, seed: int, exclude: set[str]) -> list[tuple[str, str, str]]:
+    """n (language, text, entry id): distinct entries, alternating en/zh, phrased as questions."""
+    entries = [json.loads(line) for line in kb_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    entries = [e for e in entries if "chitchat" not in e.get("tags", []) and e["id"] not in exclude]
+    random.Random(seed).shuffle(entries)
+    picked: list[tuple[str, str, str]] = []
+    used: set[str] = set()
+    for i in range(n):
+        lang = "en" if i % 2 == 0 else "zh"
+        pattern = EN_QUESTION if lang == "en" else ZH_QUESTION
+        for e in entries:
+            if e["id"] in used:
+                continue
+            asks = [q for q in e["questions"].get(lang, []) if pattern.search(q)]
+            if asks:
+                used.add(e["id"])
+                picked.append((lang, asks[0], e["id"]))
+                break
+        else:
+            raise SystemExit(f"not enough distinct {lang} questions in {kb_path} for --n {n}")
+    return picked
+
+
+def with_mark(text: str, lang: str) -> str:
+    if text.endswith(("?", "？", "。", ".", "，", ",")):
+        return text
+    return text + ("?" if lang == "en" else "？")
+
+
+def synthesize_16k(services, text: str, lang: str) -> np.ndarray:
+    engine = services.speaker.engines[lang]
+    audio = np.concatenate([seg.audio.astype(np.float32) / 32768.0 for seg in engine.synthesize(text)])
+    g = gcd(int(engine.sample_rate), RATE)
+    return resample_poly(audio, RATE // g, int(engine.sample_rate) // g).astype(np.float32)
+
+
+def trim(audio: np.ndarray, lead: bool = True) -> np.ndarray:
+    """Cut silence after the last sample above the threshold (and before the first, if `lead`)."""
+    loud = np.flatnonzero(np.abs(audio) > TRIM_THRESHOLD)
+    if len(loud) == 0:
+        return audio
+    return audio[(loud[0] if lead else 0): loud[-1] + 1]
+
+
+def build_questions(services, n: int, seed: int, two_clause: int) -> list[Question]:
+    from knowledge import demo_kb_path
+
+    questions: list[Question] = []
+    exclude = WARMUP_ENTRIES | {t[3] for t in TWO_CLAUSE[:two_clause]}
+    for i, (lang, text, entry) in enumerate(pick_questions(Path(demo_kb_path()), n, seed, exclude)):
+        text = with_mark(text, lang)
+        questions.append(Question(f"q{i + 1:02d}", lang, text, entry, False, trim(synthesize_16k(services, text, lang))))
+    for i, (first, second, lang, entry) in enumerate(TWO_CLAUSE[:two_clause]):
+        a = trim(synthesize_16k(services, first, lang))
+        b = trim(synthesize_16k(services, second, lang))
+        audio = np.concatenate([a, np.zeros(int(PAUSE_S * RATE), np.float32), b])
+        sep = " " if lang == "en" else ""
+        questions.append(Question(f"t{i + 1:02d}", lang, f"{first}{sep}[{PAUSE_S:g}s]{sep}{second}", entry, True, audio))
+    return questions
