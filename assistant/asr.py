@@ -36,7 +36,7 @@ SAMPLE_RATE = 16_000
 # A Simplified prompt makes Whisper write Simplified (it writes Traditional otherwise) and keeps
 # the punctuation; naming the setting primes banking words over their homophones.
 DEFAULT_ZH_PROMPT = "以下是普通话的句子，关于银行业务：账户、余额、转账、银行卡。"
-_WINDOW_S = 30  # Whisper always encodes a 30 s window
+_WINDOW_S = 30  # the window Whisper was trained on, and the longest it can encode
 _MAX_LENGTH = 448  # Whisper's decoder context, prompt included
 _LANGUAGE_ALIASES = {"cmn": "zh", "zho": "zh", "chi": "zh", "eng": "en"}
 
@@ -179,6 +179,13 @@ class WhisperTranscriber:
       silence_dbfs: audio whose loudest 30 ms frame is quieter than this never reaches the model.
       max_tokens_per_second: decoding stops after this many tokens per second of audio (+8), so a
         repetition loop on a 2 s clip costs a few dozen tokens rather than 448; None for no cap.
+      min_window_s: the shortest window the encoder sees. Whisper pads every clip to 30 s, and
+        encoding that window is most of a short question's cost (measured here: 1.05 s for 30 s,
+        0.16 s for 10 s); the window is fitted to the audio plus ``window_margin_s`` instead, never
+        shorter than this. 30 restores Whisper's fixed window. Below ~6 s the model starts to
+        repeat itself on short clips (docs/endpointing.md has the measurements).
+      window_margin_s: silence the fitted window keeps after the audio, as Whisper expects to
+        hear the end of an utterance before the end of its window.
     """
 
     def __init__(
@@ -199,6 +206,8 @@ class WhisperTranscriber:
         no_speech_threshold: float = 0.6,
         silence_dbfs: float = -50.0,
         max_tokens_per_second: float | None = 20.0,
+        min_window_s: float = 8.0,
+        window_margin_s: float = 2.0,
     ) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
@@ -210,6 +219,8 @@ class WhisperTranscriber:
             raise FileNotFoundError(f"no Whisper model in {model_dir}")
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be >= 1")
+        if not 1.0 <= min_window_s <= _WINDOW_S or window_margin_s < 0:
+            raise ValueError(f"min_window_s must be within 1..{_WINDOW_S} s and window_margin_s >= 0")
         if cpu_threads <= 0:
             cpu_threads = max(1, _usable_cores() // max_concurrent)
         self.model_dir = model_dir
@@ -234,6 +245,7 @@ class WhisperTranscriber:
         self.log_prob_threshold, self.no_speech_threshold = log_prob_threshold, no_speech_threshold
         self.silence_dbfs = silence_dbfs
         self.max_tokens_per_second = max_tokens_per_second
+        self.min_window_s, self.window_margin_s = min_window_s, window_margin_s
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._count_lock = threading.Lock()
         self.model_calls = 0  # utterances that reached the model (for metrics and tests)
@@ -298,13 +310,20 @@ class WhisperTranscriber:
         lang, lang_prob, decoded = forced, 1.0, []
         # Utterances over 30 s are rare; each window is decoded on its own, its text joined.
         for offset in range(0, max(frames, 1), step):
-            window = pad_or_trim(features[:, offset : min(offset + step, frames)])
+            piece = features[:, offset : min(offset + step, frames)]
+            window = pad_or_trim(piece, self._window_frames(piece.shape[-1], step))
             encoded = self._model.encode(window)
             if lang is None:
                 lang, lang_prob = self._detect(encoded)
             seconds = min(duration - offset / self._model.frames_per_second, _WINDOW_S)
             decoded.append(self._decode(encoded, lang, prompt, seconds))
         return lang or self.languages[0], lang_prob, decoded
+
+    def _window_frames(self, frames: int, longest: int) -> int:
+        per_second = self._model.frames_per_second
+        seconds = max(self.min_window_s, math.ceil(frames / per_second + self.window_margin_s))
+        # Whole seconds keep the frame count even, as the encoder's stride-2 convolution needs.
+        return min(longest, int(seconds * per_second) // 2 * 2)
 
     def _detect(self, encoded: object) -> tuple[str, float]:
         if len(self.languages) == 1 or not self._model.model.is_multilingual:

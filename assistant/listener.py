@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,10 @@ RATE = 16_000
 PREROLL_MS = 300     # audio kept before the detected start so the first syllable is not clipped
 TAIL_MS = 250        # silence kept after the last voiced window; Whisper needs a little
 MIN_PARTIAL_S = 0.6
+
+
+class _NoLongerWanted(Exception):
+    """A queued partial transcription whose turn has moved on before it started."""
 
 
 @dataclass
@@ -89,6 +94,9 @@ class Listener:
         self.turn_id: str | None = None
         self.speculation: Speculation | None = None
         self._partial: asyncio.Task | None = None
+        # Set when a queued partial is no longer wanted: cancelling its task cannot recall a job
+        # already handed to the ASR pool, so the job itself checks this before it starts.
+        self._partial_stale = threading.Event()
         self._last_partial_ms = 0
         self._speech_end_wall: float | None = None
         self._heard_any = False   # push-to-talk: anything voiced since the last commit
@@ -169,13 +177,23 @@ class Listener:
         lang = self.session.config["language"]
         return lang if lang in ("zh", "en") else None
 
-    async def _transcribe(self, audio: np.ndarray) -> tuple[str, str]:
+    async def _transcribe(self, audio: np.ndarray, unless: threading.Event | None = None) -> tuple[str, str]:
         lang = self._language()
         prompt = self.services.asr_prompts.get(lang) if lang else None
-        result = await self.services.inference.run(
-            "asr", self.services.transcriber.transcribe, audio, language=lang, prompt=prompt
-        )
+        transcriber = self.services.transcriber
+
+        def job():
+            if unless is not None and unless.is_set():
+                raise _NoLongerWanted
+            return transcriber.transcribe(audio, language=lang, prompt=prompt)
+
+        result = await self.services.inference.run("asr", job)
         return result.text.strip(), (result.language or lang or "en")
+
+    def _drop_partial(self) -> None:
+        self._partial_stale.set()
+        if self._partial and not self._partial.done():
+            self._partial.cancel()
 
     def _maybe_partial(self) -> None:
         interval = self.session.settings.partial_interval_ms
@@ -184,12 +202,16 @@ class Listener:
         if self.tracker.now_ms - self._last_partial_ms < interval or self.buffer.length < MIN_PARTIAL_S * RATE:
             return
         self._last_partial_ms = self.tracker.now_ms
-        self._partial = asyncio.create_task(self._run_partial(self.turn_id, self.buffer.array().copy()))
+        self._partial_stale = threading.Event()
+        self._partial = asyncio.create_task(
+            self._run_partial(self.turn_id, self.buffer.array().copy(), self._partial_stale))
 
-    async def _run_partial(self, turn_id: str | None, audio: np.ndarray) -> None:
+    async def _run_partial(self, turn_id: str | None, audio: np.ndarray, stale: threading.Event) -> None:
         start = time.perf_counter()
         try:
-            text, _ = await self._transcribe(audio)
+            text, _ = await self._transcribe(audio, unless=stale)
+        except _NoLongerWanted:
+            return
         except Exception:  # noqa: BLE001 - a partial is a courtesy; the final still runs
             log.debug("partial transcription failed", exc_info=True)
             return
@@ -203,6 +225,7 @@ class Listener:
 
     def _speculate(self) -> None:
         self._discard_speculation(None)
+        self._drop_partial()  # the speculation needs the transcriber more than a partial does
         end = self.tracker.now_ms * RATE // 1000
         audio = self.buffer.array(end).copy()
         spec = Speculation(samples=end, task=None)  # type: ignore[arg-type]
@@ -265,8 +288,7 @@ class Listener:
         self.turn_id = None
         self._heard_any = False
         self.buffer.keep_from(self.buffer.origin + self.buffer.length)
-        if self._partial and not self._partial.done():
-            self._partial.cancel()
+        self._drop_partial()
         asyncio.get_running_loop().create_task(self._announce(turn, stopped_ms))
         if start:
             self.session.start_turn(turn)
@@ -293,8 +315,7 @@ class Listener:
 
     def abandon(self) -> None:
         self._discard_speculation("abandoned")
-        if self._partial and not self._partial.done():
-            self._partial.cancel()
+        self._drop_partial()
 
 
 def _new_turn_id() -> str:

@@ -162,3 +162,46 @@ def test_never_given_a_model_name(tmp_path):
         WhisperTranscriber("base")
     with pytest.raises(FileNotFoundError):
         WhisperTranscriber(tmp_path)
+
+
+def _encoded_windows(transcriber, monkeypatch) -> list[int]:
+    """Record the number of mel frames of every window the encoder is given."""
+    inner, frames = transcriber._model.encode, []
+
+    def recording(features):
+        frames.append(features.shape[-1])
+        return inner(features)
+
+    monkeypatch.setattr(transcriber._model, "encode", recording)
+    return frames
+
+
+def test_encoder_window_is_fitted_to_the_audio(whisper_base, monkeypatch):
+    frames = _encoded_windows(whisper_base, monkeypatch)
+    short = piper_speech(QUESTION)                        # ~2 s: the 8 s minimum window
+    assert "card" in whisper_base.transcribe(short, language="en").text.lower()
+    clips = [load_clip(p) for p in smoke_clips()]
+    twelve = np.concatenate(clips * 4)[: 12 * SAMPLE_RATE]  # 12 s + 2 s margin = 14 s
+    assert contains_cjk(whisper_base.transcribe(twelve, language="zh").text)
+    long = np.concatenate(clips * 3)[: 38 * SAMPLE_RATE]    # a full 30 s window, then 8 s + 2 s
+    assert whisper_base.transcribe(long, language="zh").segments == 2
+    assert frames == [800, 1400, 3000, 1000]
+
+
+def test_fitted_window_hears_what_the_full_window_hears(whisper_base, monkeypatch):
+    from assistant.asr import WhisperTranscriber
+
+    full = WhisperTranscriber(whisper_base.model_dir, min_window_s=30)
+    frames = _encoded_windows(full, monkeypatch)
+    for text in (QUESTION, "What are your opening hours on Saturday?"):
+        fitted, fixed = (t.transcribe(piper_speech(text), language="en") for t in (whisper_base, full))
+        assert _words(fitted.text) == _words(fixed.text) == _words(text)
+    assert frames == [3000, 3000]
+    with pytest.raises(ValueError):
+        WhisperTranscriber(whisper_base.model_dir, min_window_s=0.5)
+    with pytest.raises(ValueError):
+        WhisperTranscriber(whisper_base.model_dir, min_window_s=31)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".,?!").lower() for w in text.split()]
