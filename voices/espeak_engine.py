@@ -7,7 +7,9 @@ espeakINITIALIZE_PHONEME_IPA` every phoneme arrives as an IPA name with its exac
 sample position, so phone timings come from the engine, not from guesses.
 
 libespeak-ng is one global state (voice, rate, callback), so every call holds the
-module lock from setting the voice to the last callback.
+module lock from setting the voice to the last callback. Its waveform generator
+also keeps a little state from one utterance to the next in function-local statics;
+those are reset before every call, so the same text always gives the same samples.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 
 from avatar_bridge import Phone, Word
 from voices.atomic_cache import model_fingerprint
+from voices.elf_symbols import symbol_values
 from voices.spoken_text import SpokenText
 from voices.types import Language, SentenceStreaming, SpeechSegment
 
@@ -38,6 +41,14 @@ MNEMONIC_IPA: dict[str, str] = {
 
 
 NEAREST_KNOWN: dict[str, str] = {"ʂ": "s", "ʐ": "z", "ʈ": "t", "ɕ": "ʃ", "y": "u", "ɤ": "ə", "χ": "x"}
+
+# wavegen.c's statics that outlive an utterance: the pitch-flutter phase
+# (AdvanceParameters' Flutter_ix), the glottal-cycle counter that the voice's
+# roughness modulation counts in, and the clipping gain (Wavegen's cycle_count,
+# agc). Measured with 1.52: each call differed from the last from sample ~65 on;
+# with Flutter_ix and cycle_count put back before each call, repeated calls are
+# sample-identical, and identical to a fresh process's first call.
+_CARRIED_STATE = ("Flutter_ix.", "cycle_count.", "agc.")
 
 
 class _Event(ctypes.Structure):
@@ -77,6 +88,8 @@ class _Library:
             raise RuntimeError("espeak-ng failed to initialise")
         self.sample_rate = int(rate)
         self.version = "1.52"
+        self._initial_state = _carried_state(self.lib, espeakng_loader.get_library_path())
+        self.deterministic = bool(self._initial_state)
         self.capture: _Capture | None = None
         self._callback = _Callback(self._on_synth)  # kept alive: C holds the pointer
         self.lib.espeak_SetSynthCallback(self._callback)
@@ -102,6 +115,8 @@ class _Library:
             raise ValueError(f"espeak-ng has no voice {voice!r}")
         self.lib.espeak_SetParameter(_PARAM_RATE, wpm, 0)
         data = text.encode("utf-8") + b"\0"
+        for cell, value in self._initial_state:
+            cell.value = value
         self.capture = capture = _Capture()
         try:
             status = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
@@ -111,6 +126,25 @@ class _Library:
         if status != 0:
             raise RuntimeError(f"espeak_Synth failed with status {status}")
         return capture
+
+
+def _carried_state(lib: ctypes.CDLL, path: str) -> list[tuple[ctypes.c_int, int]]:
+    """(variable, its value now) for each of _CARRIED_STATE, read right after
+    initialisation; empty (calls then stay slightly history-dependent) unless every
+    one is found exactly once as a 4-byte symbol of the library actually loaded."""
+    symbols = symbol_values(path, {"espeak_Initialize"}, _CARRIED_STATE)
+    anchor = symbols.get("espeak_Initialize")
+    if anchor is None:
+        return []
+    base = ctypes.cast(lib.espeak_Initialize, ctypes.c_void_p).value - anchor[0]
+    cells = []
+    for prefix in _CARRIED_STATE:
+        matches = [value for name, (value, size) in symbols.items() if name.startswith(prefix) and size == 4]
+        if len(matches) != 1:
+            return []
+        cell = ctypes.c_int.from_address(base + matches[0])
+        cells.append((cell, cell.value))
+    return cells
 
 
 _LOCK = threading.Lock()
@@ -137,6 +171,8 @@ class EspeakEngine(SentenceStreaming):
         self.sample_rate: int = lib.sample_rate
         self.wpm = round(DEFAULT_WPM * rate)
         self.fingerprint = model_fingerprint({}, engine="espeak-ng", version=lib.version, voice=voice, wpm=self.wpm)
+        # False only with a libespeak-ng build whose wavegen statics cannot be found.
+        self.deterministic = lib.deterministic
 
     def synthesize_sentence(self, sentence: str) -> SpeechSegment | None:
         said = _spoken(sentence, self.language)

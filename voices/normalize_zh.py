@@ -15,7 +15,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-UnitKind = Literal["han", "number", "latin", "symbol", "punct", "other"]
+from voices.zh_loanwords import PATTERN as LOANWORDS
+from voices.zh_loanwords import reading as loanword_reading
+
+# "word": a Latin word said as a Chinese word (voices.zh_loanwords), e.g. Visa → 维萨.
+UnitKind = Literal["han", "number", "latin", "word", "symbol", "punct", "other"]
 
 _DIGITS = "零一二三四五六七八九"
 _SMALL_UNITS = ["", "十", "百", "千"]
@@ -46,6 +50,9 @@ _TOKEN = re.compile(
   | (?P<money>[¥￥$]\s*\d[\d,]*(?:\.\d+)?)
   | (?P<grouped>\d+(?:[-\s]\d+)+)
   | (?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)
+  | (?P<loanword>(?i:"""
+    + LOANWORDS.pattern
+    + r"""))
   | (?P<latin>[A-Za-z]+)
   """,
     re.VERBOSE,
@@ -76,6 +83,8 @@ def spoken_units(text: str) -> list[SpokenUnit]:
         after = text[m.end() : m.end() + 1]
         if kind == "latin":
             units.append(SpokenUnit(token, token, "latin"))
+        elif kind == "loanword":
+            units.append(SpokenUnit(token, loanword_reading(token) or token, "word"))
         elif kind == "card":
             # Never read a customer's card number aloud; show it masked too.
             last4 = re.sub(r"\D", "", token)[-4:]

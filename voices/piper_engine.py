@@ -12,6 +12,7 @@ to the audio length) instead of estimated.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from voices.piper_align import (
     text_words,
     words_from_units,
 )
+from voices.runtime import onnx_session_options
 from voices.types import Language, SentenceStreaming, SpeechSegment
 
 
@@ -42,19 +44,28 @@ class PiperEngine(SentenceStreaming):
         seed: int | None = None,
         language: Language = "en",
         normalize: bool = True,
+        num_threads: int | None = None,
     ) -> None:
         """`rate` > 1 speaks faster (it divides the voice's length_scale).
         `seed` makes the voice's sampling noise repeatable: onnxruntime seeds a
         session's random ops when it is created, so a seeded engine gives the same
-        audio for the same sequence of calls (renders load a fresh one)."""
+        audio for the same sequence of calls (renders load a fresh one).
+        `num_threads`: onnxruntime threads (default: the usable cores; see voices.runtime)."""
         import onnxruntime
-        from piper import PiperVoice, SynthesisConfig
+        from piper import PiperConfig, PiperVoice, SynthesisConfig
 
         if rate <= 0:
             raise ValueError("rate must be positive")
         if seed is not None:
             onnxruntime.set_seed(seed)
-        self._voice = PiperVoice.load(str(model_path), config_path=str(config_path) if config_path else None)
+        config = Path(config_path) if config_path else Path(f"{model_path}.json")
+        # PiperVoice.load would give the session onnxruntime's default options.
+        self._voice = PiperVoice(
+            config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))),
+            session=onnxruntime.InferenceSession(
+                str(model_path), sess_options=onnx_session_options(num_threads), providers=["CPUExecutionProvider"]
+            ),
+        )
         base_scale = length_scale if length_scale is not None else self._voice.config.length_scale
         self.length_scale = float(base_scale) / rate
         self._syn_config = SynthesisConfig(length_scale=self.length_scale)

@@ -90,3 +90,10 @@ class SentenceStreaming(ABC):
             if segment is not None:
                 yield segment
 
+    def stream(self, text: str) -> Iterator[SpeechSegment]:
+        """Segments for live playback, sooner where the engine can: one that can
+        speak a sentence in pieces (the Mandarin voice) overrides this; the pieces
+        of a sentence join into exactly its `synthesize` segment. Callers holding
+        any `TTSEngine` should fall back to `synthesize` when it has no `stream`."""
+        return self.synthesize(text)
+

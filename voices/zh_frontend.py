@@ -22,7 +22,8 @@ from voices.normalize_zh import SpokenUnit, spoken_units
 
 # Latin letters are spelled with the Mandarin syllables people use for them
 # ("ATM" → 诶 踢 艾姆): the voice has no English phones, and spelling keeps
-# acronyms such as ATM / APP / VIP intelligible.
+# acronyms such as ATM / APP / VIP intelligible. Brand words (Visa, Alipay…)
+# arrive already read as Chinese (voices.zh_loanwords).
 LETTER_SYLLABLES: dict[str, tuple[str, ...]] = {
     "A": ("ei1",), "B": ("bi4",), "C": ("xi1",), "D": ("di4",), "E": ("yi4",),
     "F": ("ai2", "fu5"), "G": ("ji4",), "H": ("ai2", "qu1"), "I": ("ai4",),
@@ -124,7 +125,7 @@ class ZhFrontEnd:
             run.clear()
 
         for i, unit in enumerate(units):
-            if unit.kind in ("han", "number", "symbol"):
+            if unit.kind in ("han", "number", "word", "symbol"):
                 run.append(i)
             else:
                 flush()

@@ -98,3 +98,41 @@ def phones_and_words(
         frame += frames
     out_words = [Word(written_words[w], s, e - s) for w, (s, e) in sorted(spans.items())]
     return phones, out_words
+
+
+def piece_bounds(
+    timed: Sequence[tuple[str, int, int | None]],
+    first_frames: int,
+    *,
+    growth: int = 2,
+) -> list[tuple[int, int]]:
+    """Where to cut a sentence for streaming: (first item, end item) index ranges of `timed`.
+
+    Cuts fall only between words (a syllable is never split across pieces), and
+    every piece speaks at least one word. The
+    first piece is the shortest prefix of at least `first_frames`; each later
+    piece aims at `growth` times the previous one: few cuts (each costs the vocoder
+    its context frames twice), yet the next piece is ready before the previous one
+    has played out as long as the vocoder runs faster than about d / (growth·d +
+    2·context) of real time (0.25 for a 0.3 s first piece; it runs at ~0.07 on an
+    idle 2-core machine). A remainder shorter than the piece before it joins that
+    piece rather than going alone."""
+    ends: list[int] = []  # item indices after which a cut may fall
+    for k in range(len(timed) - 1):
+        here, after = timed[k][2], timed[k + 1][2]
+        if here is None or after is None or here != after:
+            ends.append(k + 1)
+    frames = [f for _, f, _ in timed]
+    total = sum(frames)
+    bounds: list[tuple[int, int]] = []
+    start, done, target = 0, 0, max(1, first_frames)
+    for end in ends:
+        length = sum(frames[start:end])
+        if length < target or all(word is None for _, _, word in timed[start:end]):
+            continue  # too short, or nothing but silence (a silent first piece is no first audio)
+        if total - done - length < length:
+            break  # the rest is short: keep it with this piece
+        bounds.append((start, end))
+        start, done, target = end, done + length, length * growth
+    bounds.append((start, len(timed)))
+    return bounds

@@ -18,8 +18,10 @@ def _invariants(seg):
 
 
 def test_piper_rate(piper_engine, voice_cache_dir):
-    slow = load_voice("joe", voice_cache_dir, rate=0.8)
-    (normal,) = piper_engine.synthesize(SENTENCE_EN)
+    # VITS samples its durations, so an unseeded pair varies by ±5 % (measured 2554–2705 ms
+    # at rate 1, 2914–3019 ms at 0.8): compare two engines drawing the same noise.
+    slow = load_voice("joe", voice_cache_dir, rate=0.8, seed=7)
+    (normal,) = load_voice("joe", voice_cache_dir, seed=7).synthesize(SENTENCE_EN)
     (longer,) = slow.synthesize(SENTENCE_EN)
     assert longer.duration_ms > 1.1 * normal.duration_ms
     _invariants(longer)

@@ -104,3 +104,27 @@ def test_one_engine_serves_concurrent_sessions(zh_engine):
         assert_timing_contract(seg)
         # Each session got its own sentence, not a neighbour's.
         assert "".join(w.text for w in seg.words) == "".join(ch for ch in text if ch not in "，。")
+
+
+STREAMED = "您的银行卡已冻结。请携带本人身份证到任一网点办理解冻，您也可以随时拨打客服热线95588。"
+
+
+def test_stream_pieces_join_into_exactly_the_synthesized_sentences(zh_engine):
+    whole = list(zh_engine.synthesize(STREAMED))
+    pieces = list(zh_engine.stream(STREAMED))
+    assert len(pieces) > len(whole)  # the first sentence came in pieces
+    # Sample-identical: the vocoder sees enough context either side of every cut.
+    assert np.array_equal(np.concatenate([p.audio for p in pieces]), np.concatenate([s.audio for s in whole]))
+    first_sentence = whole[0]
+    n = len(pieces) - (len(whole) - 1)
+    assert pieces[n:] and [p.text for p in pieces[n:]] == [s.text for s in whole[1:]]
+    assert pieces[0].duration_ms < first_sentence.duration_ms / 2
+    for piece in pieces[:n]:
+        assert_timing_contract(piece)
+        assert piece.words and piece.text == "".join(w.text for w in piece.words)
+    # The pieces' words, shifted by where each piece starts, are the sentence's words.
+    shifted, offset = [], 0.0
+    for piece in pieces[:n]:
+        shifted += [(w.text, round(w.start_ms + offset, 6)) for w in piece.words]
+        offset += piece.duration_ms
+    assert shifted == [(w.text, round(w.start_ms, 6)) for w in first_sentence.words]
