@@ -14,8 +14,14 @@ Accuracy, same index and same query vectors for every row:
 - dense mean: cosine to the mean of an entry's examples;
 - dense mix: the index's blend of the two (no lexical channel);
 - lexical: BM25 alone (`knowledge.lexical`; English words here, so pinyin/jieba play no part);
-- hybrid: `KnowledgeIndex.search` as served (dense mix + lexical, default `ScoringParams`), with
-  `knowledge.evaluate` figures at the default hand-off threshold.
+- hybrid: dense mix + lexical at the default weights, classifier off;
+- classifier alone, and hybrid + classifier at a fixed weight (`knowledge.classifier`);
+- as served: `KnowledgeIndex.search` with the default `ScoringParams`, with `knowledge.evaluate`
+  figures at the default hand-off threshold;
+- hybrid + classifier with weights by cross-validation: for each split, the centroid, lexical and
+  classifier weights are grid-searched (`knowledge.calibrate.grid_search`) on the other splits'
+  queries and tested on this split's, so no query helps choose the weights it is scored with.
+Each query is searched once (`KnowledgeIndex.channels`); configurations re-weight its channels.
 
 Latency: `KnowledgeIndex.search` on KBs of N entries: the 77 real entries plus N - 77 synthetic
 ones, each a copy of a real entry with every example question perturbed (one word swapped for a
@@ -23,7 +29,10 @@ random word of the corpus) and its vector the real vector plus Gaussian noise (c
 written into Chroma with explicit embeddings: embedding 30,000 texts for real would take ~15 min
 on this machine and would not change the search path being timed. Search times are therefore
 "query vector known"; the query embedding is timed on its own (one real call per query) and the
-end-to-end figure is their sum per query.
+end-to-end figure is their sum per query. Each search is also timed in CPU time of this process
+(`time.process_time`), less sensitive to other jobs on a shared machine. "1st" is the first search
+after a build (it builds the in-memory snapshot: BM25 matrix, centroids); "+clf" repeats the
+searches with the classifier channel on, after its first search has fitted it ("clf fit").
 
 Import: `knowledge.transfer.import_text` (validate JSONL + write approved entries in one SQLite
 transaction) into a fresh store, then `knowledge.sync.sync` building the index from the store
@@ -52,13 +61,22 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from knowledge import DEFAULT_CONFIDENCE_THRESHOLD, Entry, KnowledgeIndex, load_embedder
+from knowledge import (
+    DEFAULT_CONFIDENCE_THRESHOLD,
+    Entry,
+    KnowledgeIndex,
+    ScoringParams,
+    load_embedder,
+)
+from knowledge.calibrate import grid_search
 from knowledge.entry import MAX_QUESTION_CHARS
 from knowledge.evaluate import EvalQuery, evaluate, figures
+from knowledge.index import Channels
 from knowledge.lexical import LexicalIndex
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "banking77" / "dev_sample_from_train.csv"
 KB_EXAMPLES = 3
+CLASSIFIER_WEIGHT = 0.2  # a fixed weight for the side-by-side row (the CV row picks its own)
 NOISE_COSINE = 0.95  # how close a synthetic entry's vectors sit to the real ones they copy
 
 # Scoring overrides that turn the served index into each dense-only configuration.
@@ -136,20 +154,35 @@ class Tally:
         return self.right / self.asked if self.asked else float("nan")
 
 
-def accuracy(intents, table: VectorTable, splits: int, root: Path) -> tuple[dict[str, Tally], dict]:
+def top1(found: Sequence[tuple[str, Channels]], params: ScoringParams | None) -> int:
+    """How many queries' highest fused score (classifier output alone for None) is their
+    expected entry (the first on a tie, as `KnowledgeIndex.search` ranks)."""
+    return sum(c.entries[int(np.argmax(c.classifier if params is None else c.fused(params)))].id == want
+               for want, c in found)
+
+
+def accuracy(intents, table: VectorTable, splits: int, root: Path) -> tuple[dict[str, Tally], dict, list]:
     tallies: dict[str, Tally] = {}
     hybrid_outcomes = []
+    per_split: list[list[tuple[str, Channels]]] = []
     for k in range(splits):
         entries, queries = split(intents, k)
         index = KnowledgeIndex(root / f"split-{k}", table)
         index.build(entries)
-        defaults = index.params
-        for name, overrides in DENSE_CONFIGS.items():
-            index.params = replace(defaults, **overrides)
+        # Each query is searched once with every channel; configurations re-weight them.
+        found = [(want, index.channels(question, classifier=True)) for question, want in queries]
+        per_split.append(found)
+        defaults = replace(index.params, classifier_weight=0.0)
+        configs: dict[str, ScoringParams | None] = {
+            name: replace(defaults, **o) for name, o in DENSE_CONFIGS.items()}
+        configs["hybrid (dense mix + lexical)"] = defaults
+        configs["classifier alone"] = None
+        configs[f"hybrid + classifier (weight {CLASSIFIER_WEIGHT})"] = replace(
+            defaults, classifier_weight=CLASSIFIER_WEIGHT)
+        for name, params in configs.items():
             tally = tallies.setdefault(name, Tally())
-            for question, want in queries:
-                tally.right += index.search(question, k=1)[0].entry.id == want
-                tally.asked += 1
+            tally.right += top1(found, params)
+            tally.asked += len(found)
         lexical = LexicalIndex()
         for e in entries:
             lexical.set_documents(e.id, e.questions["en"])
@@ -158,14 +191,24 @@ def accuracy(intents, table: VectorTable, splits: int, root: Path) -> tuple[dict
             hits = lexical.search(question, limit=1)
             tally.right += bool(hits) and hits[0].key == want
             tally.asked += 1
-        index.params = defaults
         outcomes = evaluate(index, [EvalQuery(i + 2, q, w) for i, (q, w) in enumerate(queries)],
                             DEFAULT_CONFIDENCE_THRESHOLD)
         hybrid_outcomes += outcomes
-        tally = tallies.setdefault("hybrid (KnowledgeIndex)", Tally())
+        tally = tallies.setdefault("as served (KnowledgeIndex.search, defaults)", Tally())
         tally.right += sum(o.top1_right for o in outcomes)
         tally.asked += len(outcomes)
-    return tallies, figures(hybrid_outcomes, DEFAULT_CONFIDENCE_THRESHOLD).to_json()
+    chosen = []
+    if splits > 1:
+        # Weights chosen on the other splits only: a split's queries never pick its weights.
+        tally = tallies.setdefault("hybrid + classifier, weights by cross-validation", Tally())
+        for k, found in enumerate(per_split):
+            others = [pair for j, f in enumerate(per_split) if j != k for pair in f]
+            params = grid_search(others)[1]
+            chosen.append({f: getattr(params, f) for f in ("centroid_weight", "lexical_weight",
+                                                           "classifier_weight")})
+            tally.right += top1(found, params)
+            tally.asked += len(found)
+    return tallies, figures(hybrid_outcomes, DEFAULT_CONFIDENCE_THRESHOLD).to_json(), chosen
 
 
 def perturb(text: str, vocabulary: Sequence[str], rng: random.Random) -> str:
@@ -205,16 +248,19 @@ def percentiles(samples: Sequence[float]) -> tuple[float, float]:
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
 
 
-def search_latency(index: KnowledgeIndex, queries: Sequence[str], repeat: int) -> list[float]:
+def search_latency(index: KnowledgeIndex, queries: Sequence[str], repeat: int) -> tuple[list[float], list[float]]:
+    """(wall seconds, CPU seconds of this process) per search; CPU time counts every
+    thread of the process but not the other jobs sharing the machine."""
     for q in queries[:10]:  # warm-up: first Chroma query loads the HNSW segment
         index.search(q, k=5)
-    times = []
+    wall, cpu = [], []
     for _ in range(repeat):
         for q in queries:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             index.search(q, k=5)
-            times.append(time.perf_counter() - t0)
-    return times
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+    return wall, cpu
 
 
 def embed_latency(embedder, queries: Sequence[str]) -> list[float]:
@@ -267,26 +313,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  "splits": args.splits}
     with tempfile.TemporaryDirectory(prefix="dt-bench-retrieval-") as tmp:
         root = Path(tmp)
-        tallies, hybrid = accuracy(intents, table, args.splits, root / "accuracy")
+        tallies, hybrid, chosen = accuracy(intents, table, args.splits, root / "accuracy")
         print(f"\ntop-1 accuracy, {args.splits} split(s), {KB_EXAMPLES} examples per entry, "
               f"{next(iter(tallies.values())).asked} questions asked")
-        print(f"{'configuration':32} {'top-1':>7}")
+        print(f"{'configuration':52} {'top-1':>7}")
         for name, tally in tallies.items():
-            print(f"{name:32} {100 * tally.rate:6.1f} %")
+            print(f"{name:52} {100 * tally.rate:6.1f} %")
+        for k, weights in enumerate(chosen):
+            print(f"  split {k} tested with weights chosen on the others: {weights}")
         print(f"hybrid at confidence >= {DEFAULT_CONFIDENCE_THRESHOLD}: answered "
               f"{100 * (1 - hybrid['handoff_rate']):.1f} %, right when answered "
               f"{100 * hybrid['answered_accuracy']:.1f} %", flush=True)
         result["accuracy"] = {name: round(t.rate, 4) for name, t in tallies.items()}
         result["questions_asked"] = next(iter(tallies.values())).asked
         result["hybrid_eval"] = hybrid
+        result["cv_weights"] = chosen
 
         base, queries = split(intents, 0)
         query_texts = [q for q, _ in queries]
         embed_p50, embed_p95 = percentiles(embed_latency(table.inner, query_texts))
         print(f"\nquery embedding alone (real model, one query per call): p50 {embed_p50:.1f} ms, "
               f"p95 {embed_p95:.1f} ms")
-        print(f"{'entries':>8} {'records':>8} {'build s':>8} {'search p50':>11} {'search p95':>11} "
-              f"{'e2e p50':>8} {'e2e p95':>8}")
+        print(f"{'entries':>8} {'records':>8} {'build s':>8} {'1st s':>6} {'search p50':>11} {'search p95':>11} "
+              f"{'cpu p50':>8} {'cpu p95':>8} {'e2e p50':>8} {'e2e p95':>8} {'+clf p95':>9} {'clf fit s':>9}")
         latency = {}
         for size in sizes:
             entries = synthetic_kb(base, size, table)
@@ -294,18 +343,34 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             index.build(entries)
             build_s = time.perf_counter() - t0
-            times = search_latency(index, query_texts, args.repeat)
+            # The first search after a change rebuilds the in-memory snapshot (BM25 matrix, centroids).
+            t0 = time.perf_counter()
+            index.search(query_texts[0], k=5)
+            first_s = time.perf_counter() - t0
+            times, cpu = search_latency(index, query_texts, args.repeat)
             p50, p95 = percentiles(times)
+            c50, c95 = percentiles(cpu)
             # End to end per query: this search plus a real embedding (sampled pairwise).
             embeds = embed_latency(table.inner, query_texts[:40])
             e2e = [s + embeds[i % len(embeds)] for i, s in enumerate(times)]
             e50, e95 = percentiles(e2e)
+            # The same searches with the classifier channel on; its first search fits it.
+            index.params = replace(index.params, classifier_weight=CLASSIFIER_WEIGHT)
+            t0 = time.perf_counter()
+            index.search(query_texts[0], k=5)
+            fit_s = time.perf_counter() - t0
+            k50, k95 = percentiles(search_latency(index, query_texts, 1)[0])
             records = sum(len(e.questions["en"]) for e in entries)
-            print(f"{size:8d} {records:8d} {build_s:8.1f} {p50:8.1f} ms {p95:8.1f} ms "
-                  f"{e50:5.1f} ms {e95:5.1f} ms", flush=True)
+            print(f"{size:8d} {records:8d} {build_s:8.1f} {first_s:6.2f} {p50:8.1f} ms {p95:8.1f} ms "
+                  f"{c50:5.1f} ms {c95:5.1f} ms {e50:5.1f} ms {e95:5.1f} ms {k95:6.1f} ms {fit_s:9.2f}",
+                  flush=True)
             latency[str(size)] = {"search_p50_ms": round(p50, 2), "search_p95_ms": round(p95, 2),
+                                  "search_cpu_p50_ms": round(c50, 2), "search_cpu_p95_ms": round(c95, 2),
                                   "end_to_end_p50_ms": round(e50, 2), "end_to_end_p95_ms": round(e95, 2),
-                                  "build_s": round(build_s, 2)}
+                                  "classifier_search_p50_ms": round(k50, 2),
+                                  "classifier_search_p95_ms": round(k95, 2),
+                                  "build_s": round(build_s, 2), "first_search_s": round(first_s, 3),
+                                  "classifier_first_search_s": round(fit_s, 3)}
         result["query_embedding_ms"] = {"p50": round(embed_p50, 2), "p95": round(embed_p95, 2)}
         result["latency"] = latency
 

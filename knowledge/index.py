@@ -1,13 +1,20 @@
 """The searchable knowledge index: meaning from embeddings, sound from pinyin.
 
-Each entry is scored three ways and the scores fused (see `knowledge.scoring`):
-its closest example question (a Chroma record per example, so a short colloquial
-question such as "卡丢了咋办" lands on the way customers were seen to ask it), the
-mean of all its examples (a prototype, steadier for paraphrases no single example
-covers), and BM25 on toneless pinyin. Before any of that, a homophone corrector
-built from the KB's own words turns Whisper's sound-alike misspellings (鱼鹅) back
-into the KB's words (余额), so the embedding sees what the customer said. Only the
-vectors persist; everything else is rebuilt in memory from the entries.
+Each entry is scored three ways, optionally four, and the scores fused (see
+`knowledge.scoring`): its closest example question (a Chroma record per example,
+so a short colloquial question such as "卡丢了咋办" lands on the way customers
+were seen to ask it), the mean of all its examples (a prototype, steadier for
+paraphrases no single example covers), BM25 on toneless pinyin, and optionally a
+light classifier fitted on all example questions (`knowledge.classifier`).
+Before any of that, a homophone corrector built from the KB's own words turns
+Whisper's sound-alike misspellings (鱼鹅) back into the KB's words (余额), so the
+embedding sees what the customer said. Only the vectors persist; everything else
+is rebuilt in memory from the entries.
+
+A search scores every entry at once with array arithmetic (a centroid product,
+a sparse BM25 product, the classifier's two products) over a snapshot of the
+index that is rebuilt on the first search after a change, so a bulk load of
+many entries pays for one rebuild, not one per entry.
 """
 
 from __future__ import annotations
@@ -15,15 +22,16 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
+from .classifier import DEFAULT_RIDGE, EntryClassifier
 from .embedders import Embedder
 from .entry import Entry
 from .homophones import HomophoneCorrector
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, LexicalScores, LexicalSnapshot
 from .scoring import DEFAULT_PARAMS, ScoringParams
 from .terms import prompt_terms
 from .vectors import QuestionVectors, entry_fingerprint
@@ -47,6 +55,58 @@ class BuildReport:
     entries: int   # entries in the index after the build
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a search needs, immutable, so a search can use it outside the lock."""
+
+    entries: tuple[Entry, ...]      # in index order; every array below follows it
+    position: dict[str, int]
+    centroids: np.ndarray           # normalised mean example vector per entry
+    lexical: LexicalSnapshot
+    lexical_rows: np.ndarray        # index position of each key of `lexical`, or -1
+    lexical_of: np.ndarray          # key number in `lexical` of each entry, or -1
+    records: int
+    classifier: EntryClassifier | None = None  # fitted when its weight is first non-zero
+
+
+@dataclass(frozen=True)
+class Channels:
+    """One query's score on every channel for every entry (arrays follow `entries`)."""
+
+    query_text: str                  # the query as searched (see `normalise_query`)
+    entries: tuple[Entry, ...]
+    best_example: np.ndarray         # cosine to the closest example question
+    centroid: np.ndarray             # cosine to the mean example
+    lexical: np.ndarray              # BM25 in [0, 1]
+    classifier: np.ndarray | None    # None when not computed
+    _nearest: dict[str, tuple[float, str]]
+    _lexical: LexicalScores
+    _lexical_of: np.ndarray
+
+    def fused(self, params: ScoringParams) -> np.ndarray:
+        learned = self.classifier if self.classifier is not None and params.classifier_weight else 0.0
+        return params.fuse(self.best_example, self.centroid, self.lexical, learned)
+
+    def matched(self, pos: int) -> str:
+        """The example question that matched entry `pos` best (dense, else lexical)."""
+        entry, word = self.entries[pos], self._lexical_of[pos]
+        if entry.id in self._nearest:
+            return self._nearest[entry.id][1]
+        if word >= 0 and self._lexical.scores[word] > 0:
+            return self._lexical.best_text(word)
+        return _questions(entry)[0]
+
+
+def _top(fused: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores, best first, ties in index order (as a
+    stable sort of all scores would give) without sorting them all."""
+    n = len(fused)
+    candidates = np.arange(n)
+    if n > k:
+        candidates = np.flatnonzero(fused >= np.partition(fused, n - k)[n - k])
+    return candidates[np.lexsort((candidates, -fused[candidates]))][:k]
+
+
 def _zh_texts(entries: Iterable[Entry]) -> list[str]:
     return [t for e in entries for t in (*e.questions.get("zh", ()), e.answer.get("zh", "")) if t]
 
@@ -62,25 +122,28 @@ class KnowledgeIndex:
     it reuses the stored vectors when they already match. Keyword arguments
     override the fitted defaults of `ScoringParams` (meaning and values documented
     there): centroid_weight, lexical_weight, bias, score_slope, margin_slope and
-    english_shift. `dense_pool` (60) is how many nearest example questions are
-    fetched from Chroma per search.
+    english_shift, classifier_weight. `dense_pool` (60) is how many nearest example
+    questions are fetched from Chroma per search; `classifier_ridge` is the
+    classifier's regularisation (`knowledge.classifier.DEFAULT_RIDGE`).
     """
 
     def __init__(self, path: str | Path, embedder: Embedder, *, collection: str = "knowledge",
-                 dense_pool: int = 60, **params: float) -> None:
+                 dense_pool: int = 60, classifier_ridge: float = DEFAULT_RIDGE,
+                 **params: float) -> None:
         unknown = sorted(set(params) - {f.name for f in fields(ScoringParams)})
         if unknown:
             raise TypeError(f"unknown scoring parameter(s): {', '.join(unknown)}")
         self.params = ScoringParams(**{**DEFAULT_PARAMS.__dict__, **params})
         self.embedder = embedder
         self.dense_pool = dense_pool
+        self.classifier_ridge = classifier_ridge
         self.path = Path(path)
         self._vectors = QuestionVectors(self.path, embedder, collection)
         self._lock = threading.RLock()
         self._entries: dict[str, Entry] = {}
         self._fingerprints: dict[str, str] = {}
-        self._centroids: dict[str, np.ndarray] = {}
-        self._matrix: tuple[list[str], np.ndarray] | None = None  # stacked centroids, cached
+        self._examples: dict[str, np.ndarray] = {}  # example vectors per entry
+        self._snapshot: _Snapshot | None = None
         self._lexical = LexicalIndex()
         self._corrector = HomophoneCorrector()
         self._records = 0
@@ -115,8 +178,8 @@ class KnowledgeIndex:
             if not reused:
                 embedded, removed = self._vectors.sync(entries)
                 self._vectors.mark(self._fingerprints)
-            self._centroids = self._vectors.centroids()
-            self._matrix = None
+            self._examples = self._vectors.examples()
+            self._snapshot = None
             return BuildReport(reused, embedded, removed, len(entries))
 
     def upsert(self, entry: Entry) -> None:
@@ -134,8 +197,9 @@ class KnowledgeIndex:
             # Add-only: words of a replaced version stay known, which at worst keeps
             # a spelling from being "corrected"; `build` starts the vocabulary afresh.
             self._corrector.add_texts(_zh_texts([entry]))
-            self._centroids.update(self._vectors.centroids(entry.id))
-            self._matrix = None
+            self._examples.pop(entry.id, None)
+            self._examples.update(self._vectors.examples(entry.id))
+            self._snapshot = None
 
     def remove(self, entry_id: str) -> bool:
         """Remove an entry; False when it was not in the index."""
@@ -148,8 +212,8 @@ class KnowledgeIndex:
             self._fingerprints.pop(entry_id, None)
             self._vectors.mark(self._fingerprints)
             self._lexical.remove(entry_id)
-            self._centroids.pop(entry_id, None)
-            self._matrix = None
+            self._examples.pop(entry_id, None)
+            self._snapshot = None
             return True
 
     # ---------------------------------------------------------------- reading
@@ -173,41 +237,69 @@ class KnowledgeIndex:
         """The query as searched: whitespace trimmed, KB homophones restored."""
         return self._corrector.correct(text.strip())
 
-    def search(self, text: str, k: int = 5) -> list[Candidate]:
-        """Up to `k` entries, best first, each with a fused score and a confidence."""
-        if k <= 0 or not text.strip():
-            return []
+    def _current(self, with_classifier: bool) -> _Snapshot:
+        # Called under the lock.
+        snap = self._snapshot
+        if snap is None:
+            entries = [e for e in self._entries.values() if e.id in self._examples]
+            keys = [e.id for e in entries]
+            position = {key: i for i, key in enumerate(keys)}
+            lexical = self._lexical.snapshot()
+            rows = np.array([position.get(key, -1) for key in lexical.keys], np.int64)
+            lexical_of = np.full(len(keys), -1, np.int64)
+            lexical_of[rows[rows >= 0]] = np.flatnonzero(rows >= 0)
+            means = [self._examples[key].mean(0) for key in keys]
+            centroids = (np.stack(means) if means else np.zeros((0, self.embedder.dim))).astype(np.float32)
+            centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+            snap = self._snapshot = _Snapshot(tuple(entries), position, centroids, lexical, rows,
+                                              lexical_of, self._records)
+        if with_classifier and snap.classifier is None and snap.entries:
+            fitted = EntryClassifier(self._examples, list(snap.position), self.classifier_ridge)
+            snap = self._snapshot = replace(snap, classifier=fitted)
+        return snap
+
+    def channels(self, text: str, k: int = 5, *, classifier: bool | None = None) -> Channels | None:
+        """Every entry's score on each channel for `text`, before fusion (None: nothing
+        to search). `k` sizes the dense pool as `search` does; `classifier` fits and
+        scores the classifier even when its weight is 0 (default: only when used)."""
+        if not text.strip():
+            return None
+        use_classifier = bool(self.params.classifier_weight) if classifier is None else classifier
         with self._lock:
             query_text = self.normalise_query(text)
-            entries, records = dict(self._entries), self._records
-            lexical = {h.key: h for h in self._lexical.search(query_text)}
-            if self._matrix is None:
-                keys = [key for key in entries if key in self._centroids]
-                stack = [self._centroids[key] for key in keys]
-                empty = np.zeros((0, self.embedder.dim), np.float32)
-                self._matrix = (keys, np.stack(stack) if stack else empty)
-            keys, centroids = self._matrix
-        if not keys:
-            return []
-        # Embedding and the Chroma query run outside the lock: they are the slow part.
+            snap = self._current(use_classifier)
+        if not snap.entries:
+            return None
+        # Everything below runs outside the lock: the snapshot never changes.
+        lexical = snap.lexical.scores(query_text)
         query = self.embedder.embed_queries([query_text])[0]
-        nearest = self._vectors.nearest(query, min(records, max(self.dense_pool, 10 * k)))
+        nearest = self._vectors.nearest(query, min(snap.records, max(self.dense_pool, 10 * k)))
         # An entry with no example among those nearest has a best cosine no higher
         # than the lowest one returned: use that rather than pretending it is zero.
         floor = min((sim for sim, _ in nearest.values()), default=0.0)
-        fused = np.array([
-            self.params.fuse(nearest.get(key, (floor, ""))[0], float(cos),
-                             lexical[key].score if key in lexical else 0.0)
-            for key, cos in zip(keys, centroids @ query, strict=True)])
-        english = _HAN.search(query_text) is None
-        order = np.argsort(-fused, kind="stable")
+        best = np.full(len(snap.entries), floor)
+        for key, (sim, _) in nearest.items():
+            if key in snap.position:
+                best[snap.position[key]] = sim
+        lex = np.zeros(len(snap.entries))
+        known = snap.lexical_rows >= 0
+        lex[snap.lexical_rows[known]] = lexical.scores[known]
+        return Channels(query_text, snap.entries, best, (snap.centroids @ query).astype(np.float64), lex,
+                        snap.classifier.scores(query) if use_classifier else None,
+                        nearest, lexical, snap.lexical_of)
+
+    def search(self, text: str, k: int = 5) -> list[Candidate]:
+        """Up to `k` entries, best first, each with a fused score and a confidence."""
+        params = self.params
+        found = self.channels(text, k, classifier=bool(params.classifier_weight)) if k > 0 else None
+        if found is None:
+            return []
+        fused = found.fused(params)
+        english = _HAN.search(found.query_text) is None
+        order = _top(fused, max(k, 2))
         out: list[Candidate] = []
         for rank, pos in enumerate(order[:k]):
-            key = keys[pos]
-            rival = order[1] if rank == 0 else order[0]
-            margin = float(fused[pos] - fused[rival]) if len(order) > 1 else 0.0
-            matched = (nearest[key][1] if key in nearest else
-                       lexical[key].text if key in lexical else _questions(entries[key])[0])
-            confidence = self.params.confidence(float(fused[pos]), margin, english)
-            out.append(Candidate(entries[key], float(fused[pos]), confidence, matched))
+            margin = float(fused[pos] - fused[order[1] if rank == 0 else order[0]]) if len(order) > 1 else 0.0
+            confidence = params.confidence(float(fused[pos]), margin, english)
+            out.append(Candidate(found.entries[pos], float(fused[pos]), confidence, found.matched(pos)))
         return out

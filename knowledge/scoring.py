@@ -15,14 +15,17 @@ class ScoringParams:
     """Fusion weights, and the logistic that turns a fused score into a confidence.
 
     dense  = (1 - centroid_weight) * best_example_cosine + centroid_weight * centroid_cosine
-    fused  = dense + lexical_weight * lexical
+    fused  = dense + lexical_weight * lexical + classifier_weight * classifier
     confidence = sigmoid(bias + score_slope * fused + margin_slope * margin
                          + english_shift * [query has no Chinese characters])
 
     best_example_cosine: the query against the entry's closest example question;
     centroid_cosine: against the mean of all its example questions (a prototype,
     steadier than any single example for paraphrases the examples do not cover);
-    lexical: the pinyin/word BM25 score in [0, 1]; margin: the entry's fused score
+    lexical: the pinyin/word BM25 score in [0, 1]; classifier: the entry's output
+    of the ridge classifier fitted on all example questions (`knowledge.classifier`;
+    about 1 for a question like the entry's examples, 0 for one unlike them; not
+    computed at all when its weight is 0); margin: the entry's fused score
     minus the best *other* entry's (negative for all but the top candidate).
 
     The language term is there because this model's cosines run lower for English
@@ -38,14 +41,16 @@ class ScoringParams:
 
     centroid_weight: float = 0.67
     lexical_weight: float = 0.015
+    classifier_weight: float = 0.0
     bias: float = -68.3
     score_slope: float = 73.5
     margin_slope: float = 41.6
     english_shift: float = 0.8
 
-    def fuse(self, best_example: float, centroid: float, lexical: float) -> float:
+    def fuse(self, best_example, centroid, lexical, classifier=0.0):
+        """The fused score; each argument a float, or an array with one value per entry."""
         dense = (1.0 - self.centroid_weight) * best_example + self.centroid_weight * centroid
-        return dense + self.lexical_weight * lexical
+        return dense + self.lexical_weight * lexical + self.classifier_weight * classifier
 
     def confidence(self, fused: float, margin: float, english: bool = False) -> float:
         z = self.bias + self.score_slope * fused + self.margin_slope * margin

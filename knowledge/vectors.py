@@ -121,16 +121,19 @@ class QuestionVectors:
     def delete(self, entry_id: str) -> None:
         self._collection.delete(where={"entry_id": entry_id})
 
-    def centroids(self, entry_id: str | None = None) -> dict[str, np.ndarray]:
-        """Normalised mean of each entry's stored question vectors (or of one entry's)."""
+    def examples(self, entry_id: str | None = None) -> dict[str, np.ndarray]:
+        """Each entry's stored question vectors (or one entry's), one row per question.
+
+        Rows come in record-id order, whatever order Chroma returns them in, so
+        sums over them do not depend on how the collection was filled.
+        """
         got = self._collection.get(where={"entry_id": entry_id} if entry_id else None,
                                    include=["embeddings", "metadatas"])
         vectors = got["embeddings"] if got["embeddings"] is not None else []
-        sums: dict[str, np.ndarray] = {}
-        for vec, meta in zip(vectors, got["metadatas"] or [], strict=True):
-            key = str(meta["entry_id"])
-            sums[key] = sums.get(key, 0.0) + np.asarray(vec, dtype=np.float32)
-        return {k: v / max(float(np.linalg.norm(v)), 1e-12) for k, v in sums.items()}
+        rows: dict[str, list[tuple[str, np.ndarray]]] = {}
+        for rid, vec, meta in zip(got["ids"], vectors, got["metadatas"] or [], strict=True):
+            rows.setdefault(str(meta["entry_id"]), []).append((rid, np.asarray(vec, dtype=np.float32)))
+        return {k: np.stack([v for _, v in sorted(r, key=lambda t: t[0])]) for k, r in rows.items()}
 
     def nearest(self, query: np.ndarray, n: int) -> dict[str, tuple[float, str]]:
         """entry id -> (cosine of its closest example among the `n` nearest, that example)."""
