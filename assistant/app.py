@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from knowledge.api import feedback_router
 from knowledge.api import router as kb_router
+from knowledge.staff_api import router as staff_router
 
 from .admission import Gate, RateLimiter
 from .kiosks import KioskRegistry
@@ -167,6 +168,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.kb_store = services.kb_store if services else None
     app.include_router(tts_router)
     app.include_router(kb_router)
+    app.include_router(staff_router)
     app.include_router(feedback_router)
 
     demo = files("web_demo")

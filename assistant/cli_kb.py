@@ -27,7 +27,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _store(settings: Settings):
     from knowledge.store import KnowledgeStore
 
-    return KnowledgeStore(settings.db_path)
+    return KnowledgeStore(settings.knowledge_db)
 
 
 def _fail(message: str) -> int:

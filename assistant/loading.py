@@ -33,7 +33,8 @@ def load_transcriber(settings: Settings):
     from .asr import create_transcriber
 
     check_models(settings, {settings.asr_model})
-    return create_transcriber(settings.asr_model, settings.model_dir, cpu_threads=settings.asr_threads)
+    return create_transcriber(settings.asr_model, settings.model_dir, cpu_threads=settings.asr_threads,
+                              min_window_s=settings.asr_min_window_s)
 
 
 def open_knowledge(settings: Settings):
@@ -45,7 +46,7 @@ def open_knowledge(settings: Settings):
     from knowledge.store import KnowledgeStore
     from knowledge.sync import IndexFollower, sync
 
-    store = KnowledgeStore(settings.db_path)
+    store = KnowledgeStore(settings.knowledge_db)
     index = KnowledgeIndex(settings.chroma_dir, load_embedder(settings.embedder))
     report = sync(store, index, seed_file=settings.knowledge_file or demo_kb_path())
     log.info("knowledge: %d served (seeded %d, drift %s)", report.build.entries, report.seeded, report.drift)

@@ -64,11 +64,13 @@ class Settings(BaseSettings):
     language: Language = "auto"
     asr_model: Literal["whisper-base", "whisper-tiny-en"] = "whisper-base"
     asr_threads: int = Field(0, ge=0, description="0 = the usable cores")
-    embedder: str = "e5-small"
+    asr_min_window_s: float = Field(8.0, ge=1, le=30, description="shortest audio window Whisper encodes (30 = Whisper's fixed window)")
+    embedder: str = Field("e5-small", description="sentence embedder for retrieval (knowledge.embedders.EMBEDDERS)")
     voice_en: str = "joe"
     voice_zh: str = "baker"
     handoff_threshold: float = Field(0.6, ge=0, le=1, description="below this retrieval confidence, hand off (chosen on data: docs/knowledge.md)")
     knowledge_file: Path | None = Field(None, description="JSONL seed; default: the bundled demo knowledge base")
+    database_url: str = Field("", description="knowledge store: empty = SQLite file in data_dir; postgresql://... = PostgreSQL")
 
     allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
     allow_anonymous: bool = True
@@ -98,6 +100,11 @@ class Settings(BaseSettings):
     @property
     def db_path(self) -> Path:
         return self.data_dir / "teller.sqlite3"
+
+    @property
+    def knowledge_db(self) -> str | Path:
+        """Where the knowledge store lives: the PostgreSQL URL when set, else the SQLite file."""
+        return self.database_url or self.db_path
 
     @property
     def chroma_dir(self) -> Path:

@@ -1,4 +1,4 @@
-"""The audit log: append-only and tamper-evident, in the store's own SQLite file.
+"""The audit log: append-only and tamper-evident, in the store's own database.
 
 Each record's hash is SHA-256 over the canonical JSON of the record including the hash
 of the record before it, so changing, removing or reordering any record breaks every
@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .db import Database
+from .db import Connection, Database
 
 GENESIS = "0" * 64
 SERVED = "answer.served"
@@ -65,7 +64,7 @@ def record_hash(seq: int, ts: str, actor: str, action: str, subject: str,
     return hashlib.sha256(canonical(seq, ts, actor, action, subject, details, prev_hash)).hexdigest()
 
 
-def append(con: sqlite3.Connection, actor: str, action: str, subject: str,
+def append(con: Connection, actor: str, action: str, subject: str,
            details: dict[str, Any] | None = None) -> AuditRecord:
     """Append one record using `con`, which must be inside a write transaction."""
     if not con.in_transaction:
@@ -82,7 +81,7 @@ def append(con: sqlite3.Connection, actor: str, action: str, subject: str,
     return AuditRecord(seq, ts, actor, action, subject, details, prev, digest)
 
 
-def _row(row: sqlite3.Row) -> AuditRecord:
+def _row(row: Any) -> AuditRecord:
     return AuditRecord(row["seq"], row["ts"], row["actor"], row["action"], row["subject"],
                        json.loads(row["details"]), row["prev_hash"], row["hash"])
 
@@ -159,8 +158,8 @@ class AuditLog:
         return response_id
 
     def find_served(self, response_id: str) -> AuditRecord | None:
+        response = self.db.dialect.json_text("details", "response_id")
         with self.db.read() as con:
-            row = con.execute("SELECT * FROM kb_audit WHERE action = ? AND"
-                              " json_extract(details, '$.response_id') = ? ORDER BY seq DESC LIMIT 1",
-                              (SERVED, response_id)).fetchone()
+            row = con.execute(f"SELECT * FROM kb_audit WHERE action = ? AND {response} = ?"
+                              " ORDER BY seq DESC LIMIT 1", (SERVED, response_id)).fetchone()
         return _row(row) if row else None

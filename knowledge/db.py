@@ -1,115 +1,308 @@
-"""The knowledge store's SQLite file: schema, connections and transactions.
+"""The knowledge store's database: an SQLite file by default, PostgreSQL by URL; one schema.
 
-One connection per call: sqlite3 connections must not cross threads, and the server's
-worker threads, the CLI and a second process may all touch the same file. WAL lets
-readers proceed while one writer commits. Every write runs under BEGIN IMMEDIATE, so
-the writer lock is taken before anything is read; that is what makes "read the head
-version, check it, write the next one" and "read the last audit hash, append the next
-record" safe against a concurrent writer without any lock of our own.
+The store, the audit log and the staff directory are written once, against the small surface
+here: `read()` and `write()` transactions whose connection has `execute(sql, params)` with `?`
+placeholders and rows readable by position and by column name. What differs between the two
+engines lives in a `Dialect` (column types, the append-only guard on the audit table, and the
+few SQL functions that have no common spelling), so no caller branches on the engine.
+
+Every write transaction holds one writer lock from its first statement, taken before anything
+is read: SQLite's `BEGIN IMMEDIATE`, and in PostgreSQL `LOCK TABLE kb_audit IN SHARE ROW
+EXCLUSIVE MODE` (that mode conflicts with itself and with every INSERT, never with a reader).
+That is what makes "read the head version, check it, write the next one" and "read the last
+audit hash, append the next record" safe against a concurrent writer, in another thread, process
+or machine. One lock, not finer ones: every change appends to the single audit chain anyway.
+Readers never wait: SQLite's WAL and PostgreSQL's snapshots give them a consistent view.
+
+Rule for SQL written against this module: no `?` or `%` inside string literals (the PostgreSQL
+connection rewrites placeholders textually; pass such values as parameters instead).
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 SCHEMA_VERSION = 1
+URL_SCHEMES = ("postgresql://", "postgres://")
 
-_SCHEMA = """
+# {TEXT}, {REAL}, {SEQ}, {AUTO_ID} are filled in by the dialect.
+_TABLES = """
 CREATE TABLE IF NOT EXISTS kb_entries (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL CHECK (status IN ('draft','pending','approved','rejected','deleted')),
+    id {TEXT} PRIMARY KEY,
+    status {TEXT} NOT NULL CHECK (status IN ('draft','pending','approved','rejected','deleted')),
     head_version INTEGER NOT NULL,
     served_version INTEGER,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    created_at {REAL} NOT NULL,
+    updated_at {REAL} NOT NULL
 );
 CREATE TABLE IF NOT EXISTS kb_versions (
-    entry_id TEXT NOT NULL REFERENCES kb_entries(id),
+    entry_id {TEXT} NOT NULL REFERENCES kb_entries(id),
     version INTEGER NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('create','edit','delete','rollback')),
-    body TEXT NOT NULL,
+    kind {TEXT} NOT NULL CHECK (kind IN ('create','edit','delete','rollback')),
+    body {TEXT} NOT NULL,
     base_version INTEGER,
     rollback_of INTEGER,
-    author TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('draft','pending','approved','rejected','superseded')),
-    reviewer TEXT,
-    review_comment TEXT,
-    reviewed_at REAL,
+    author {TEXT} NOT NULL,
+    created_at {REAL} NOT NULL,
+    state {TEXT} NOT NULL CHECK (state IN ('draft','pending','approved','rejected','superseded')),
+    reviewer {TEXT},
+    review_comment {TEXT},
+    reviewed_at {REAL},
     PRIMARY KEY (entry_id, version)
 );
 CREATE INDEX IF NOT EXISTS kb_versions_state ON kb_versions(state);
 CREATE TABLE IF NOT EXISTS kb_staff (
-    name TEXT PRIMARY KEY,
-    role TEXT NOT NULL CHECK (role IN ('viewer','editor','reviewer','admin')),
-    password_hash TEXT,
-    created_at REAL NOT NULL,
-    disabled_at REAL
+    name {TEXT} PRIMARY KEY,
+    role {TEXT} NOT NULL CHECK (role IN ('viewer','editor','reviewer','admin')),
+    password_hash {TEXT},
+    created_at {REAL} NOT NULL,
+    disabled_at {REAL}
 );
 CREATE TABLE IF NOT EXISTS kb_credentials (
-    token_hash TEXT PRIMARY KEY,
-    staff_name TEXT NOT NULL REFERENCES kb_staff(name),
-    kind TEXT NOT NULL CHECK (kind IN ('session','api_key')),
-    label TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    expires_at REAL,
-    revoked_at REAL
+    token_hash {TEXT} PRIMARY KEY,
+    staff_name {TEXT} NOT NULL REFERENCES kb_staff(name),
+    kind {TEXT} NOT NULL CHECK (kind IN ('session','api_key')),
+    label {TEXT} NOT NULL DEFAULT '',
+    created_at {REAL} NOT NULL,
+    expires_at {REAL},
+    revoked_at {REAL}
 );
+CREATE INDEX IF NOT EXISTS kb_credentials_staff ON kb_credentials(staff_name);
 CREATE TABLE IF NOT EXISTS kb_audit (
-    seq INTEGER PRIMARY KEY,
-    ts TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    details TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
+    seq {SEQ},
+    ts {TEXT} NOT NULL,
+    actor {TEXT} NOT NULL,
+    action {TEXT} NOT NULL,
+    subject {TEXT} NOT NULL,
+    details {TEXT} NOT NULL,
+    prev_hash {TEXT} NOT NULL,
+    hash {TEXT} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS kb_audit_action ON kb_audit(action, seq);
 CREATE INDEX IF NOT EXISTS kb_audit_subject ON kb_audit(subject, seq);
--- Append-only at the database level too: an honest mistake (an UPDATE typed into a
--- console) is refused outright; a deliberate one has to drop the trigger first and is
--- then caught by the hash chain (audit verify).
-CREATE TRIGGER IF NOT EXISTS kb_audit_no_update BEFORE UPDATE ON kb_audit
-BEGIN SELECT RAISE(ABORT, 'kb_audit is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS kb_audit_no_delete BEFORE DELETE ON kb_audit
-BEGIN SELECT RAISE(ABORT, 'kb_audit is append-only'); END;
 CREATE TABLE IF NOT EXISTS kb_feedback (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    response_id TEXT,
-    question TEXT,
-    entry_id TEXT,
+    id {AUTO_ID},
+    ts {REAL} NOT NULL,
+    response_id {TEXT},
+    question {TEXT},
+    entry_id {TEXT},
     entry_version INTEGER,
     helpful INTEGER NOT NULL,
-    channel TEXT NOT NULL DEFAULT ''
+    channel {TEXT} NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS kb_feedback_entry ON kb_feedback(entry_id);
+CREATE INDEX IF NOT EXISTS kb_feedback_entry ON kb_feedback(entry_id)
 """
+_JSON_KEY = re.compile(r"^[a-z_]+$")
+
+
+class Connection(Protocol):
+    """What the store's steps use of a connection (sqlite3's, or the PostgreSQL adapter)."""
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+
+class IntegrityViolation(Exception):
+    """A write broke a key or CHECK constraint (e.g. a name already taken); nothing was written."""
+
+
+class Dialect:
+    """The parts of SQL the two engines spell differently."""
+
+    name = ""
+    types: ClassVar[dict[str, str]] = {}
+    # Append-only at the database level too: an honest mistake (an UPDATE typed into a
+    # console) is refused outright; a deliberate one has to drop the guard first and is
+    # then caught by the hash chain (audit verify).
+    audit_guard: ClassVar[tuple[str, ...]] = ()
+
+    def schema(self) -> list[str]:
+        tables = [s.strip().format(**self.types) for s in _TABLES.split(";\n") if s.strip()]
+        return tables + list(self.audit_guard)
+
+    def json_text(self, column: str, key: str) -> str:
+        """A top-level key of a JSON text column, as SQL text."""
+        raise NotImplementedError
+
+    def json_number(self, column: str, key: str) -> str:
+        raise NotImplementedError
+
+    def json_is_true(self, column: str, key: str) -> str:
+        raise NotImplementedError
+
+    def json_array_has(self, column: str, key: str) -> str:
+        """True when the JSON array under `key` holds the string bound to the one `?`."""
+        raise NotImplementedError
+
+    def contains(self, column: str) -> str:
+        """Case-insensitive (ASCII) substring test against the one `?`."""
+        raise NotImplementedError
+
+
+class SqliteDialect(Dialect):
+    name = "sqlite"
+    types = {"TEXT": "TEXT", "REAL": "REAL", "SEQ": "INTEGER PRIMARY KEY", "AUTO_ID": "INTEGER PRIMARY KEY"}
+    audit_guard = (
+        ("CREATE TRIGGER IF NOT EXISTS kb_audit_no_update BEFORE UPDATE ON kb_audit"
+         " BEGIN SELECT RAISE(ABORT, 'kb_audit is append-only'); END"),
+        ("CREATE TRIGGER IF NOT EXISTS kb_audit_no_delete BEFORE DELETE ON kb_audit"
+         " BEGIN SELECT RAISE(ABORT, 'kb_audit is append-only'); END"),
+    )
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{_key(key)}')"
+
+    json_number = json_text
+
+    def json_is_true(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{_key(key)}') = 1"
+
+    def json_array_has(self, column: str, key: str) -> str:
+        return f"EXISTS (SELECT 1 FROM json_each({column}, '$.{_key(key)}') WHERE value = ?)"
+
+    def contains(self, column: str) -> str:
+        return f"instr(lower({column}), lower(?)) > 0"
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    # COLLATE "C": byte order, as in SQLite, whatever the cluster's locale; listings sort the
+    # same on both engines, and ISO timestamps compare as the strings they are.
+    types = {"TEXT": 'TEXT COLLATE "C"', "REAL": "DOUBLE PRECISION", "SEQ": "BIGINT PRIMARY KEY",
+             "AUTO_ID": "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"}
+    audit_guard = (
+        ("CREATE OR REPLACE FUNCTION kb_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+         " $$ BEGIN RAISE EXCEPTION 'kb_audit is append-only'; END $$"),
+        ("CREATE OR REPLACE TRIGGER kb_audit_no_update BEFORE UPDATE ON kb_audit"
+         " FOR EACH ROW EXECUTE FUNCTION kb_audit_append_only()"),
+        ("CREATE OR REPLACE TRIGGER kb_audit_no_delete BEFORE DELETE ON kb_audit"
+         " FOR EACH ROW EXECUTE FUNCTION kb_audit_append_only()"),
+        # Row triggers do not fire on TRUNCATE; without this one it would empty the log silently.
+        ("CREATE OR REPLACE TRIGGER kb_audit_no_truncate BEFORE TRUNCATE ON kb_audit"
+         " FOR EACH STATEMENT EXECUTE FUNCTION kb_audit_append_only()"),
+    )
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"({column}::jsonb ->> '{_key(key)}')"
+
+    def json_number(self, column: str, key: str) -> str:
+        return f"({column}::jsonb ->> '{_key(key)}')::double precision"
+
+    def json_is_true(self, column: str, key: str) -> str:
+        return f"({column}::jsonb -> '{_key(key)}') = 'true'::jsonb"
+
+    def json_array_has(self, column: str, key: str) -> str:
+        return f"({column}::jsonb -> '{_key(key)}') @> jsonb_build_array(?::text)"
+
+    def contains(self, column: str) -> str:
+        return f"strpos(lower({column}), lower(?)) > 0"
+
+
+def _key(key: str) -> str:
+    # Keys are spliced into SQL: only the code's own constants may get here.
+    if not _JSON_KEY.match(key):
+        raise ValueError(f"not a JSON key this module splices into SQL: {key!r}")
+    return key
 
 
 class Database:
-    """Opens the file, creates the schema once, hands out short-lived connections."""
+    """Short-lived transactions over one knowledge database (see the module doc)."""
+
+    dialect: Dialect
+    target: str | Path  # what `open_database` was given: opens the same database again
+    label: str          # for messages: a path, or the URL without its password
+
+    def write(self) -> Any:
+        """A transaction holding the writer lock from the start; rolled back on any error."""
+        return self._transaction(self._write_begin())
+
+    def read(self) -> Any:
+        """A consistent snapshot for several SELECTs; never blocks a writer or waits for one."""
+        return self._transaction(self._read_begin())
+
+    def close(self) -> None:
+        """Release pooled connections (a no-op for SQLite, which pools nothing)."""
+
+    def connect(self) -> Any:
+        """A connection outside any transaction (each statement commits on its own)."""
+        raise NotImplementedError
+
+    def _write_begin(self) -> Sequence[str]:
+        raise NotImplementedError
+
+    def _read_begin(self) -> Sequence[str]:
+        raise NotImplementedError
+
+    def _acquire(self, begin: Sequence[str]) -> Any:
+        con = self.connect()
+        try:
+            for statement in begin:
+                con.execute(statement)
+        except BaseException:
+            self._release(con)
+            raise
+        return con
+
+    def _release(self, con: Any) -> None:
+        con.close()
+
+    _integrity_errors: tuple[type[BaseException], ...] = ()
+
+    @contextmanager
+    def _transaction(self, begin: Sequence[str]) -> Iterator[Any]:
+        con = self._acquire(begin)
+        try:
+            try:
+                yield con
+            except BaseException as exc:
+                _rollback(con)
+                if isinstance(exc, self._integrity_errors):
+                    raise IntegrityViolation(str(exc).strip()) from exc
+                raise
+            con.execute("COMMIT")
+        finally:
+            self._release(con)
+
+    def _create_schema(self, con: Any) -> None:
+        for statement in self.dialect.schema():
+            con.execute(statement)
+
+
+def _rollback(con: Any) -> None:
+    with contextlib.suppress(Exception):  # a dead connection has no transaction left to undo
+        con.execute("ROLLBACK")
+
+
+class SqliteDatabase(Database):
+    """One file; one connection per call (sqlite3 connections must not cross threads, and the
+    server's worker threads, the CLI and a second process may all touch the same file)."""
+
+    dialect = SqliteDialect()
+    _integrity_errors = (sqlite3.IntegrityError,)
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = self.target = Path(path)
+        self.label = str(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.write() as con:
             found = con.execute("PRAGMA user_version").fetchone()[0]
             if found > SCHEMA_VERSION:
                 # A newer release wrote this file; guessing at its layout could corrupt it.
                 raise RuntimeError(f"{self.path}: schema {found} is newer than this code ({SCHEMA_VERSION})")
-            for statement in _SCHEMA.split(";\n"):
-                if statement.strip():
-                    con.execute(statement)
+            self._create_schema(con)
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def connect(self) -> sqlite3.Connection:
-        # isolation_level=None: transactions are begun explicitly below, never implicitly
-        # by the driver, so a multi-row change is exactly one BEGIN ... COMMIT.
+        # isolation_level=None: transactions are begun explicitly, never implicitly by the
+        # driver, so a multi-row change is exactly one BEGIN ... COMMIT.
         con = sqlite3.connect(self.path, timeout=15, isolation_level=None)
         con.row_factory = sqlite3.Row
         con.execute("PRAGMA journal_mode=WAL")
@@ -117,30 +310,23 @@ class Database:
         con.execute("PRAGMA busy_timeout=15000")
         return con
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction holding the writer lock from the start; rolled back on any error."""
-        con = self.connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-        finally:
-            con.close()
+    def _write_begin(self) -> Sequence[str]:
+        return ("BEGIN IMMEDIATE",)
 
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several SELECTs (a deferred transaction)."""
-        con = self.connect()
-        try:
-            con.execute("BEGIN")
-            try:
-                yield con
-            finally:
-                con.execute("ROLLBACK")
-        finally:
-            con.close()
+    def _read_begin(self) -> Sequence[str]:
+        return ("BEGIN",)
+
+
+def is_database_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(URL_SCHEMES)
+
+
+def open_database(target: str | Path) -> Database:
+    """`postgresql://...` opens PostgreSQL; anything else is the path of an SQLite file."""
+    if is_database_url(target):
+        from .db_postgres import PostgresDatabase  # psycopg is needed only here
+
+        return PostgresDatabase(str(target))
+    if isinstance(target, str) and "://" in target:
+        raise ValueError(f"unsupported database URL {target.split('://')[0]}://...; use postgresql://")
+    return SqliteDatabase(target)

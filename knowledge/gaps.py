@@ -66,17 +66,20 @@ class GapsReport:
         elif not question:
             raise ValueError("feedback needs a response_id or a question")
         with self.db.write() as con:
-            cur = con.execute("INSERT INTO kb_feedback(ts, response_id, question, entry_id, entry_version,"
-                              " helpful, channel) VALUES (?,?,?,?,?,?,?)",
+            # RETURNING, not lastrowid: psycopg has no lastrowid; SQLite has RETURNING since 3.35.
+            row = con.execute("INSERT INTO kb_feedback(ts, response_id, question, entry_id, entry_version,"
+                              " helpful, channel) VALUES (?,?,?,?,?,?,?) RETURNING id",
                               (time.time(), response_id, (question or "")[:500], entry_id, version,
-                               int(helpful), channel[:64]))
-            return Feedback(int(cur.lastrowid or 0), response_id, question, entry_id, version, helpful)
+                               int(helpful), channel[:64])).fetchone()
+            return Feedback(int(row[0]), response_id, question, entry_id, version, helpful)
 
     def report(self, *, threshold: float = 0.6, since: str | None = None, limit: int = 50) -> dict[str, object]:
         """Questions handed off, answered below `threshold`, or marked not helpful, grouped."""
         gaps: dict[str, Gap] = {}
+        handoff = self.db.dialect.json_is_true("details", "handoff")
+        confidence = self.db.dialect.json_number("details", "confidence")
         sql = ("SELECT ts, details FROM kb_audit WHERE action = ? AND ts >= ? AND"
-               " (json_extract(details, '$.handoff') = 1 OR json_extract(details, '$.confidence') < ?)")
+               f" ({handoff} OR {confidence} < ?)")
         with self.db.read() as con:
             served = con.execute(sql, (SERVED, since or "", threshold)).fetchall()
             feedback = con.execute("SELECT question, entry_id, helpful FROM kb_feedback").fetchall()

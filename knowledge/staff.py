@@ -15,13 +15,13 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 import time
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any
 
 from . import audit
-from .db import Database
+from .db import Connection, Database, IntegrityViolation
 
 SESSION_PREFIX = "dts_"
 API_KEY_PREFIX = "dtkey_"
@@ -48,7 +48,24 @@ class Role(IntEnum):
 
 
 class StaffError(ValueError):
-    """A staff account operation that cannot be carried out."""
+    """A staff account operation that cannot be carried out (invalid input: -> 422)."""
+
+
+class UnknownStaff(StaffError):
+    """No account by that name (-> 404)."""
+
+
+class StaffConflict(StaffError):
+    """The request contradicts the accounts' current state (-> 409): a name already taken,
+    an account already disabled, or a change that would leave nobody able to administer."""
+
+
+class LastAdmin(StaffConflict):
+    """The change would leave no active admin: nobody could manage accounts any more."""
+
+
+class SelfLockout(StaffConflict):
+    """An admin tried to disable their own account."""
 
 
 class AuthError(PermissionError):
@@ -100,12 +117,12 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _staff(row: sqlite3.Row) -> Staff:
+def _staff(row: Any) -> Staff:
     return Staff(row["name"], Role[row["role"]], row["created_at"], row["disabled_at"] is not None)
 
 
 class StaffDirectory:
-    """Accounts and credentials in the knowledge store's SQLite file."""
+    """Accounts and credentials in the knowledge store's database."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -119,45 +136,74 @@ class StaffDirectory:
         password = password or secrets.token_urlsafe(18)
         if len(password) < _MIN_PASSWORD:
             raise StaffError(f"password shorter than {_MIN_PASSWORD} characters")
-        now = time.time()
+        now, stretched = time.time(), hash_password(password)  # slow: not while holding the writer lock
         try:
             with self.db.write() as con:
                 con.execute("INSERT INTO kb_staff(name, role, password_hash, created_at) VALUES (?,?,?,?)",
-                            (name, role.name, hash_password(password), now))
+                            (name, role.name, stretched, now))
                 audit.append(con, by, "staff.add", f"staff:{name}", {"role": role.name})
-        except sqlite3.IntegrityError:
-            raise StaffError(f"staff member {name!r} already exists") from None
+        except IntegrityViolation:
+            raise StaffConflict(f"staff member {name!r} already exists") from None
         return Staff(name, role, now), password
 
     def get(self, name: str) -> Staff:
         with self.db.read() as con:
             row = con.execute("SELECT * FROM kb_staff WHERE name = ?", (name,)).fetchone()
         if row is None:
-            raise StaffError(f"no staff member named {name!r}")
+            raise UnknownStaff(f"no staff member named {name!r}")
         return _staff(row)
 
     def list(self) -> list[Staff]:
         with self.db.read() as con:
             return [_staff(r) for r in con.execute("SELECT * FROM kb_staff ORDER BY name")]
 
+    # The checks below read and write inside one write transaction, so two admins demoting
+    # each other at the same moment cannot both succeed and leave nobody in charge.
+
     def set_role(self, name: str, role: str | Role, *, by: str) -> Staff:
         role = role if isinstance(role, Role) else Role.parse(role)
         with self.db.write() as con:
-            if con.execute("UPDATE kb_staff SET role = ? WHERE name = ?", (role.name, name)).rowcount == 0:
-                raise StaffError(f"no staff member named {name!r}")
-            audit.append(con, by, "staff.role", f"staff:{name}", {"role": role.name})
+            before = _row_of(con, name)
+            if before["role"] == Role.admin.name and role != Role.admin:
+                _keep_an_admin(con, name, "demoted")
+            con.execute("UPDATE kb_staff SET role = ? WHERE name = ?", (role.name, name))
+            audit.append(con, by, "staff.role", f"staff:{name}", {"role": role.name, "was": before["role"]})
         return self.get(name)
 
-    def disable(self, name: str, *, by: str) -> None:
+    def disable(self, name: str, *, by: str) -> Staff:
         """Disable an account and revoke every credential it holds, in one transaction."""
+        if name == by:
+            raise SelfLockout("you cannot disable your own account; ask another admin")
         now = time.time()
         with self.db.write() as con:
-            if con.execute("UPDATE kb_staff SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL",
-                           (now, name)).rowcount == 0:
-                raise StaffError(f"no active staff member named {name!r}")
-            con.execute("UPDATE kb_credentials SET revoked_at = ? WHERE staff_name = ? AND revoked_at IS NULL",
-                        (now, name))
-            audit.append(con, by, "staff.disable", f"staff:{name}", {})
+            row = _row_of(con, name)
+            if row["disabled_at"] is not None:
+                raise StaffConflict(f"staff member {name!r} is already disabled")
+            if row["role"] == Role.admin.name:
+                _keep_an_admin(con, name, "disabled")
+            con.execute("UPDATE kb_staff SET disabled_at = ? WHERE name = ?", (now, name))
+            revoked = _revoke_all(con, name, None, now)
+            audit.append(con, by, "staff.disable", f"staff:{name}", {"revoked": revoked})
+        return self.get(name)
+
+    def enable(self, name: str, *, by: str) -> Staff:
+        """Let a disabled account log in again (its old credentials stay revoked)."""
+        with self.db.write() as con:
+            if _row_of(con, name)["disabled_at"] is None:
+                raise StaffConflict(f"staff member {name!r} is not disabled")
+            con.execute("UPDATE kb_staff SET disabled_at = NULL WHERE name = ?", (name,))
+            audit.append(con, by, "staff.enable", f"staff:{name}", {})
+        return self.get(name)
+
+    def revoke_all(self, name: str, *, by: str, kind: str | None = None) -> int:
+        """Revoke every live session token and/or API key of `name`; returns how many."""
+        if kind not in (None, "session", "api_key"):
+            raise StaffError(f"unknown credential kind {kind!r} (use session or api_key)")
+        with self.db.write() as con:
+            _row_of(con, name)
+            revoked = _revoke_all(con, name, kind, time.time())
+            audit.append(con, by, "staff.revoke", f"staff:{name}", {"kind": kind or "all", "revoked": revoked})
+        return revoked
 
     def login(self, name: str, password: str, *, ttl_s: float = SESSION_TTL_S) -> IssuedToken:
         """A session token for correct credentials; AuthError (and an audit record) otherwise."""
@@ -176,7 +222,7 @@ class StaffDirectory:
         """A long-lived key for scripts (no expiry unless `ttl_s`); revoke with `revoke`."""
         staff = self.get(name)
         if staff.disabled:
-            raise StaffError(f"staff member {name!r} is disabled")
+            raise StaffConflict(f"staff member {name!r} is disabled; enable the account first")
         expires = time.time() + ttl_s if ttl_s else None
         return self._issue(staff, "api_key", expires, label or "api key", API_KEY_PREFIX, by=by)
 
@@ -212,3 +258,24 @@ class StaffDirectory:
             if cur.rowcount:
                 audit.append(con, by, "staff.logout", f"staff:{by}", {})
         return bool(cur.rowcount)
+
+
+def _row_of(con: Connection, name: str) -> Any:
+    row = con.execute("SELECT * FROM kb_staff WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise UnknownStaff(f"no staff member named {name!r}")
+    return row
+
+
+def _keep_an_admin(con: Connection, name: str, change: str) -> None:
+    others = con.execute("SELECT count(*) FROM kb_staff WHERE role = 'admin' AND disabled_at IS NULL"
+                         " AND name <> ?", (name,)).fetchone()[0]
+    if others == 0:
+        raise LastAdmin(f"{name!r} is the last active admin and cannot be {change}; make another admin first")
+
+
+def _revoke_all(con: Connection, name: str, kind: str | None, now: float) -> int:
+    sql, args = "UPDATE kb_credentials SET revoked_at = ? WHERE staff_name = ? AND revoked_at IS NULL", [now, name]
+    if kind:
+        sql += " AND kind = ?"; args.append(kind)  # noqa: E702
+    return int(con.execute(sql, args).rowcount)

@@ -22,7 +22,7 @@ from pathlib import Path
 from . import audit
 from . import versions as steps
 from .audit import AuditLog
-from .db import Database
+from .db import Database, open_database
 from .entry import Entry
 from .staff import Role, StaffDirectory
 from .versions import (SYSTEM, EntryExists, EntryRecord, InvalidState, NotFound, PermissionDenied,
@@ -35,13 +35,21 @@ __all__ = ["EntryExists", "EntryRecord", "InvalidState", "KnowledgeStore", "NotF
 
 
 class KnowledgeStore:
-    """Entries, their versions, staff and the audit chain in one SQLite file."""
+    """Entries, their versions, staff and the audit chain in one database.
 
-    def __init__(self, path: str | Path) -> None:
-        self.db = Database(path)
+    `target` is the path of an SQLite file (the embedded default) or a `postgresql://` URL
+    (several replicas sharing one source of truth); the behaviour is the same on both.
+    """
+
+    def __init__(self, target: str | Path) -> None:
+        self.db: Database = open_database(target)
         self.audit = AuditLog(self.db)
         self.staff = StaffDirectory(self.db)
         self._listeners: list[ChangeListener] = []
+
+    def close(self) -> None:
+        """Release the database connections kept for reuse (PostgreSQL); safe to call twice."""
+        self.db.close()
 
     # ------------------------------------------------------------- notifications
 
@@ -149,9 +157,9 @@ class KnowledgeStore:
         if status:
             sql += " AND e.status = ?"; args.append(status)  # noqa: E702
         if tag:
-            sql += " AND EXISTS (SELECT 1 FROM json_each(v.body, '$.tags') WHERE value = ?)"; args.append(tag)  # noqa: E702
+            sql += f" AND {self.db.dialect.json_array_has('v.body', 'tags')}"; args.append(tag)  # noqa: E702
         if text:
-            sql += " AND instr(lower(v.body), lower(?)) > 0"; args.append(text)  # noqa: E702
+            sql += f" AND {self.db.dialect.contains('v.body')}"; args.append(text)  # noqa: E702
         sql += " ORDER BY e.id LIMIT ? OFFSET ?"
         with self.db.read() as con:
             rows = con.execute(sql, (*args, max(1, min(limit, 1000)), max(0, offset))).fetchall()

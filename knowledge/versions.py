@@ -7,11 +7,12 @@ can combine several steps (and their audit records) into one atomic change.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from . import audit
+from .db import Connection
 from .entry import Entry
 from .staff import Role
 
@@ -83,19 +84,19 @@ def body_json(entry: Entry) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
-def version_of(row: sqlite3.Row) -> Version:
+def version_of(row: Any) -> Version:
     entry = Entry.from_dict({**json.loads(row["body"]), "version": row["version"]})
     return Version(row["entry_id"], row["version"], row["kind"], entry, row["base_version"],
                    row["rollback_of"], row["author"], row["created_at"], row["state"],
                    row["reviewer"], row["review_comment"], row["reviewed_at"])
 
 
-def record_of(row: sqlite3.Row) -> EntryRecord:
+def record_of(row: Any) -> EntryRecord:
     return EntryRecord(row["id"], row["status"], row["head_version"], row["served_version"],
                        row["created_at"], row["updated_at"])
 
 
-def require(con: sqlite3.Connection, actor: str, role: Role) -> None:
+def require(con: Connection, actor: str, role: Role) -> None:
     # "system" (seeding, CLI drafts) may author changes but never review one.
     if actor == SYSTEM and role <= Role.editor:
         return
@@ -106,14 +107,14 @@ def require(con: sqlite3.Connection, actor: str, role: Role) -> None:
         raise PermissionDenied(f"{actor!r} is a {row['role']}; this needs {role.name} or above")
 
 
-def head(con: sqlite3.Connection, entry_id: str) -> sqlite3.Row:
+def head(con: Connection, entry_id: str) -> Any:
     row = con.execute("SELECT * FROM kb_entries WHERE id = ?", (entry_id,)).fetchone()
     if row is None:
         raise NotFound(f"no entry {entry_id!r}")
     return row
 
 
-def get_version(con: sqlite3.Connection, entry_id: str, version: int) -> Version:
+def get_version(con: Connection, entry_id: str, version: int) -> Version:
     row = con.execute("SELECT * FROM kb_versions WHERE entry_id = ? AND version = ?",
                       (entry_id, version)).fetchone()
     if row is None:
@@ -121,7 +122,7 @@ def get_version(con: sqlite3.Connection, entry_id: str, version: int) -> Version
     return version_of(row)
 
 
-def open_head(con: sqlite3.Connection, entry_id: str, version: int, state: str) -> Version:
+def open_head(con: Connection, entry_id: str, version: int, state: str) -> Version:
     current = head(con, entry_id)["head_version"]
     found = get_version(con, entry_id, version)
     if version != current:
@@ -131,7 +132,7 @@ def open_head(con: sqlite3.Connection, entry_id: str, version: int, state: str) 
     return found
 
 
-def set_status(con: sqlite3.Connection, entry_id: str, status: str,
+def set_status(con: Connection, entry_id: str, status: str,
                 served: int | None | bool = False) -> None:
     if served is False:
         con.execute("UPDATE kb_entries SET status = ?, updated_at = ? WHERE id = ?",
@@ -141,7 +142,7 @@ def set_status(con: sqlite3.Connection, entry_id: str, status: str,
                     (status, served, time.time(), entry_id))
 
 
-def add(con: sqlite3.Connection, entry_id: str, kind: str, body: str, base: int,
+def add(con: Connection, entry_id: str, kind: str, body: str, base: int,
          author: str, state: str, rollback_of: int | None = None) -> int:
     row = con.execute("SELECT head_version FROM kb_entries WHERE id = ?", (entry_id,)).fetchone()
     head = row[0] if row else 0
@@ -165,7 +166,7 @@ def add(con: sqlite3.Connection, entry_id: str, kind: str, body: str, base: int,
     return version
 
 
-def review(con: sqlite3.Connection, entry_id: str, version: int, reviewer: str,
+def review(con: Connection, entry_id: str, version: int, reviewer: str,
             verdict: str, comment: str, bulk: bool = False) -> Entry | None:
     found = open_head(con, entry_id, version, "pending")
     if found.author == reviewer and not bulk:

@@ -1,5 +1,5 @@
 """Every role against every endpoint: anonymous and kiosk callers get 401, staff below the
-endpoint's role 403, everyone else gets past the check."""
+endpoint's role 403, everyone else gets past the check (store on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from fastapi.testclient import TestClient
 from knowledge import KnowledgeIndex
 from knowledge.api import feedback_router, router
 from knowledge.staff import Role
-from knowledge.store import KnowledgeStore
 from knowledge.sync import IndexFollower, sync
 
 ENTRY = {"id": "matrix-entry", "questions": {"en": ["matrix question"]}, "answer": {"en": "matrix answer"}}
@@ -44,13 +43,13 @@ CALLERS = ["anonymous", "kiosk", "garbage", *[r.name for r in Role]]
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory, embedder, demo_entries):
+def client(tmp_path_factory, module_stores, embedder, demo_entries):
     from knowledge import dump_jsonl
 
     folder = tmp_path_factory.mktemp("api-roles")
     seed = folder / "seed.jsonl"
     dump_jsonl([e for e in demo_entries if e.id in ("lost-card", "open-account")] or demo_entries[:2], seed)
-    store = KnowledgeStore(folder / "kb.sqlite3")
+    store = module_stores.new()
     index = KnowledgeIndex(folder / "chroma", embedder)
     sync(store, index, seed_file=seed)
     IndexFollower(store, index).attach()

@@ -1,5 +1,6 @@
 """The staff workflow over HTTP: login, draft, review, 409 on a stale write, the live index
-follows approvals, import/export, audit, test-a-question, gaps and feedback."""
+follows approvals, import/export, audit, test-a-question, gaps and feedback (store on SQLite and on
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from knowledge import KnowledgeIndex, dump_jsonl
 from knowledge.api import feedback_router, router
-from knowledge.store import KnowledgeStore
 from knowledge.sync import IndexFollower, sync
 from knowledge.transfer import export_text
 
@@ -21,10 +21,10 @@ NEW = {"id": "safe-deposit-box", "questions": {"en": ["Can I rent a safe deposit
 
 
 @pytest.fixture()
-def client(tmp_path, embedder, demo_entries):
+def client(tmp_path, stores, embedder, demo_entries):
     seed = tmp_path / "seed.jsonl"
     dump_jsonl(demo_entries[:6], seed)
-    store = KnowledgeStore(tmp_path / "kb.sqlite3")
+    store = stores.new()
     index = KnowledgeIndex(tmp_path / "chroma", embedder)
     sync(store, index, seed_file=seed)
     IndexFollower(store, index).attach()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from assistant.cli import main
 from knowledge import dump_jsonl, load_jsonl
-from knowledge.store import KnowledgeStore
 from knowledge.transfer import export_text
 
 
@@ -17,12 +14,23 @@ def run(*argv: str) -> int:
     return main(list(argv))
 
 
-def test_staff_import_export_and_verify(tmp_path, capsys, demo_entries):
-    data = str(tmp_path / "data")
+@pytest.fixture()
+def data_store(tmp_path, stores, monkeypatch):
+    """The data folder the CLI is pointed at, and a store on the database it will use."""
+    if stores.backend == "sqlite":
+        monkeypatch.delenv("DT_DATABASE_URL", raising=False)
+        target = tmp_path / "data" / "teller.sqlite3"
+    else:
+        target = stores.target()
+        monkeypatch.setenv("DT_DATABASE_URL", str(target))
+    return str(tmp_path / "data"), stores.open(target)
+
+
+def test_staff_import_export_and_verify(data_store, tmp_path, capsys, stores, demo_entries):
+    data, store = data_store
     assert run("staff", "add", "ada", "--role", "admin", "--api-key", "--data-dir", data) == 0
     out = capsys.readouterr().out.splitlines()
     password, api_key = out[1], out[3]
-    store = KnowledgeStore(tmp_path / "data" / "teller.sqlite3")
     assert store.staff.login("ada", password).staff.name == "ada"
     assert store.staff.authenticate(api_key).name == "ada"
     assert run("staff", "add", "ed", "--role", "editor", "--data-dir", data) == 0
@@ -53,24 +61,23 @@ def test_staff_import_export_and_verify(tmp_path, capsys, demo_entries):
 
     assert run("audit", "verify", "--data-dir", data) == 0
     assert "audit chain intact" in capsys.readouterr().out
-    con = sqlite3.connect(store.db.path)
-    con.execute("DROP TRIGGER kb_audit_no_update")
+    con = stores.raw(store)
+    stores.drop_audit_guard(con)
     con.execute("UPDATE kb_audit SET actor = 'someone-else' WHERE action = 'kb.import'")
-    con.commit()
     con.close()
     assert run("audit", "verify", "--data-dir", data) == 1
     assert "BROKEN at record" in capsys.readouterr().err
 
 
-def test_reindex_seeds_an_empty_store_and_rebuilds(tmp_path, capsys, monkeypatch, demo_entries):
+def test_reindex_seeds_an_empty_store_and_rebuilds(data_store, tmp_path, capsys, monkeypatch, demo_entries):
     seed = tmp_path / "seed.jsonl"
     dump_jsonl(demo_entries[:3], seed)
     monkeypatch.setenv("DT_KNOWLEDGE_FILE", str(seed))
-    data = str(tmp_path / "data")
+    data, store = data_store
     assert run("kb", "reindex", "--data-dir", data) == 0
     out = capsys.readouterr().out
     assert "3 entries" in out and "(3 seeded)" in out
-    assert len(KnowledgeStore(tmp_path / "data" / "teller.sqlite3").served_entries()) == 3
+    assert len(store.served_entries()) == 3
     assert run("kb", "reindex", "--data-dir", data) == 0
     out = capsys.readouterr().out
     assert "3 entries" in out and "seeded" not in out

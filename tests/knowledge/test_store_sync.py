@@ -1,5 +1,5 @@
 """The index follows the store: maintained incrementally it equals one rebuilt from scratch
-(real Chroma, real embedder)."""
+(real Chroma, real embedder), with the store on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import dataclasses
 import pytest
 
 from knowledge import KnowledgeIndex, dump_jsonl
-from knowledge.store import KnowledgeStore
 from knowledge.sync import IndexFollower, sync
 
 QUERIES = ["我的银行卡丢了", "how do I open an account", "转账限额是多少", "what are your opening hours",
@@ -16,10 +15,10 @@ QUERIES = ["我的银行卡丢了", "how do I open an account", "转账限额是
 
 
 @pytest.fixture()
-def seeded(tmp_path, demo_entries):
+def seeded(tmp_path, stores, demo_entries):
     seed = tmp_path / "seed.jsonl"
     dump_jsonl(demo_entries[:14], seed)
-    store = KnowledgeStore(tmp_path / "kb.sqlite3")
+    store = stores.new()
     store.staff.add("ed", "editor", password="correct-horse-battery")
     store.staff.add("rita", "reviewer", password="correct-horse-battery")
     return store, seed
@@ -72,13 +71,13 @@ def test_index_maintained_by_approvals_equals_index_rebuilt_from_the_store(seede
     assert ranked(live) == ranked(rebuilt)
 
 
-def test_changes_made_by_another_process_are_caught_up_and_drift_is_seen_at_start(seeded, embedder, tmp_path,
-                                                                                 demo_entries):
+def test_changes_made_by_another_process_are_caught_up_and_drift_is_seen_at_start(seeded, stores, embedder,
+                                                                                 tmp_path, demo_entries):
     store, seed = seeded
     index = KnowledgeIndex(tmp_path / "chroma", embedder)
     sync(store, index, seed_file=seed)
     follower = IndexFollower(store, index).attach()
-    other = KnowledgeStore(store.db.path)  # e.g. the CLI: no listener reaches this process
+    other = stores.open(store.db.target)  # e.g. the CLI: no listener reaches this process
     entry = demo_entries[4]
     other.update(dataclasses.replace(entry, tags=("changed",)), base_version=1, author="ed", submit=True)
     other.approve(entry.id, 2, reviewer="rita")

@@ -1,9 +1,9 @@
-"""Import is validated row by row and all-or-nothing; export round-trips."""
+"""Import is validated row by row and all-or-nothing; export round-trips.
+Store tests run on SQLite and on PostgreSQL (conftest)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 
@@ -12,15 +12,15 @@ from knowledge.transfer import ImportFailed, TransferError, export_text, import_
 
 
 @pytest.fixture()
-def store(tmp_path) -> KnowledgeStore:
-    s = KnowledgeStore(tmp_path / "kb.sqlite3")
+def store(stores) -> KnowledgeStore:
+    s = stores.new()
     s.staff.add("ed", "editor", password="correct-horse-battery")
     s.staff.add("ada", "admin", password="correct-horse-battery")
     return s
 
 
 def counts(store: KnowledgeStore) -> tuple[int, int]:
-    with sqlite3.connect(store.db.path) as con:
+    with store.db.read() as con:
         return tuple(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("kb_entries", "kb_versions"))
 
 
@@ -81,9 +81,9 @@ def test_approved_import_needs_an_admin_and_publishes_at_once(store, demo_entrie
     assert (again.created, again.updated, len(again.unchanged)) == ([], [], 5)
 
 
-def test_export_of_the_store_imports_into_a_fresh_store_unchanged(store, demo_entries, tmp_path):
+def test_export_of_the_store_imports_into_a_fresh_store_unchanged(store, stores, demo_entries):
     import_text(store, export_text(demo_entries, "jsonl"), "jsonl", author="ada", approver="ada")
-    other = KnowledgeStore(tmp_path / "other.sqlite3")
+    other = stores.new("other")
     other.staff.add("ada", "admin", password="correct-horse-battery")
     for fmt in ("jsonl", "csv"):
         import_text(other, export_text(store.served_entries(), fmt), fmt, author="ada", approver="ada")

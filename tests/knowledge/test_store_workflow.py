@@ -1,10 +1,9 @@
 """Store invariants: maker-checker, no lost update, rollback and delete are reviewed,
-only approved versions are served."""
+only approved versions are served. Every test runs on SQLite and on PostgreSQL (conftest)."""
 
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import threading
 
 import pytest
@@ -22,9 +21,9 @@ def entry(entry_id: str = "lost-card", answer: str = "Please call us to report i
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> KnowledgeStore:
-    # Password hashing is deliberately slow: make the accounts once, copy the file per test.
-    s = KnowledgeStore(tmp_path_factory.mktemp("template") / "kb.sqlite3")
+def template(module_stores) -> KnowledgeStore:
+    # Password hashing is deliberately slow: make the accounts once, copy the database per test.
+    s = module_stores.new("template")
     for name, role in [("vic", "viewer"), ("ed", "editor"), ("eve", "editor"), ("rita", "reviewer"),
                        ("rob", "reviewer"), ("ada", "admin")]:
         s.staff.add(name, role, password=PASSWORD)
@@ -32,12 +31,8 @@ def template(tmp_path_factory) -> KnowledgeStore:
 
 
 @pytest.fixture()
-def store(template, tmp_path) -> KnowledgeStore:
-    with template.db.read() as con:
-        con.execute("ROLLBACK")
-        con.execute("VACUUM INTO ?", (str(tmp_path / "kb.sqlite3"),))
-        con.execute("BEGIN")
-    return KnowledgeStore(tmp_path / "kb.sqlite3")
+def store(template, stores) -> KnowledgeStore:
+    return stores.copy(template)
 
 
 def published(store: KnowledgeStore, e: Entry | None = None) -> Entry:
@@ -222,5 +217,5 @@ def test_a_failed_step_writes_nothing_not_even_its_audit_record(store):
     with pytest.raises(PermissionDenied):
         store.request_delete("lost-card", base_version=1, author="vic")
     assert len(store.audit.query(limit=1000)) == before
-    with sqlite3.connect(store.db.path) as con:
+    with store.db.read() as con:
         assert con.execute("SELECT count(*) FROM kb_versions").fetchone()[0] == 1
