@@ -211,6 +211,8 @@ class ResponseCreated(_ServerEvent):
     disclosure: str | None
     sample_rate: int
     viseme_format: str
+    # Suggested follow-ups: [{"id": entry id, "question": its question in `language`}], at most 3.
+    related: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
+from .related import TagIndex, did_you_mean, related_to_answer
+
 CJK = re.compile(r"[\u4e00-\u9fff]")
+# The retriever is asked for more entries than are reported as candidates: the extra ones only
+# feed the suggested follow-up questions (`Answer.related`).
+RETRIEVE_K = 6
+REPORTED_CANDIDATES = 3
 
 SYSTEM_LINES = {
     "handoff": {
@@ -50,6 +56,7 @@ class Answer:
     disclosure: str | None = None
     candidates: tuple[tuple[str, float], ...] = field(default_factory=tuple)
     retrieval_s: float = 0.0
+    related: tuple[tuple[str, str], ...] = ()   # (entry id, question in `language`) follow-ups
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -69,10 +76,11 @@ class Responder:
     def __init__(self, index: _Index, *, handoff_threshold: float):
         self.index = index
         self.handoff_threshold = handoff_threshold
+        self._tags: TagIndex | None = None   # rebuilt only when the served entries change
 
     def retrieve(self, text: str) -> tuple[list[Any], float]:
         start = time.perf_counter()
-        candidates = list(self.index.search(text, k=3)) if text.strip() else []
+        candidates = list(self.index.search(text, k=RETRIEVE_K)) if text.strip() else []
         return candidates, time.perf_counter() - start
 
     def answer(self, text: str, language: str, candidates: list[Any] | None = None,
@@ -84,12 +92,15 @@ class Responder:
             return self._system("handoff_requested", language, handoff=True)
         if candidates is None:
             candidates, retrieval_s = self.retrieve(text)
-        ranked = tuple((c.entry.id, round(float(c.confidence), 4)) for c in candidates)
+        ranked = tuple((c.entry.id, round(float(c.confidence), 4)) for c in candidates[:REPORTED_CANDIDATES])
         best = candidates[0] if candidates else None
         if best is None or best.confidence < self.handoff_threshold:
             confidence = float(best.confidence) if best else 0.0
+            lang = language if language in ("zh", "en") else "en"
+            # Half the threshold: close enough that "did you mean" helps, far from a guess.
+            near = did_you_mean(candidates, lang, floor=self.handoff_threshold / 2)
             return self._system("handoff", language, handoff=True, confidence=confidence, ranked=ranked,
-                                retrieval_s=retrieval_s)
+                                retrieval_s=retrieval_s, related=near)
         entry = best.entry
         lang = language if language in entry.answer else next(iter(entry.answer))
         return Answer(
@@ -103,14 +114,23 @@ class Responder:
             disclosure=(entry.disclosure or {}).get(lang) or None,
             candidates=ranked,
             retrieval_s=retrieval_s,
+            related=related_to_answer(entry, candidates, self._tag_index(), lang),
         )
+
+    def _tag_index(self) -> TagIndex:
+        entries = getattr(self.index, "entries", None)
+        served = list(entries()) if callable(entries) else []
+        if self._tags is None or not self._tags.current(served):
+            self._tags = TagIndex(served)
+        return self._tags
 
     @staticmethod
     def _system(kind: str, language: str, *, handoff: bool, confidence: float = 0.0,
-                ranked: tuple = (), retrieval_s: float = 0.0) -> Answer:
+                ranked: tuple = (), retrieval_s: float = 0.0, related: tuple = ()) -> Answer:
         lang = language if language in ("zh", "en") else "en"
         return Answer(text=SYSTEM_LINES[kind][lang], language=lang, kind="handoff" if handoff else kind,
-                      handoff=handoff, confidence=confidence, candidates=ranked, retrieval_s=retrieval_s)
+                      handoff=handoff, confidence=confidence, candidates=ranked, retrieval_s=retrieval_s,
+                      related=related)
 
     def to_json(self, answer: Answer) -> dict[str, Any]:
         return {
@@ -123,4 +143,9 @@ class Responder:
             "entry_version": answer.entry_version,
             "disclosure": answer.disclosure,
             "candidates": [{"entry_id": e, "confidence": c} for e, c in answer.candidates],
+            "related": related_json(answer),
         }
+
+
+def related_json(answer: Answer) -> list[dict[str, str]]:
+    return [{"id": entry_id, "question": question} for entry_id, question in answer.related]

@@ -19,7 +19,7 @@ from avatar_bridge import mood_for
 
 from . import protocol as p
 from .ids import new_id
-from .responder import Answer
+from .responder import Answer, related_json
 from .speech_out import b64
 
 if TYPE_CHECKING:
@@ -97,6 +97,7 @@ class Speech:
                 language=answer.language, entry_id=answer.entry_id, confidence=round(answer.confidence, 4),
                 handoff=answer.handoff, kind=answer.kind, mood=mood_for(answer.kind), disclosure=answer.disclosure,
                 sample_rate=speaker.sample_rate(answer.language), viseme_format=fmt,
+                related=related_json(answer),
             ))
             asyncio.get_running_loop().create_task(self._audit(turn, answer, playback.response_id))
             parts = [(answer.text, True)] + ([(answer.disclosure, False)] if answer.disclosure else [])

@@ -1,15 +1,19 @@
 // The customer page: WebSocket session (docs/protocol.md v1), typed and spoken questions, answers
-// with their source, hand-off notice, feedback, language switch, reconnect with backoff.
-// Server text is only ever shown with textContent.
+// with their source, hand-off notice, feedback, suggested follow-ups, language switch, reconnect
+// with backoff. Server text is only ever shown with textContent.
 
 import { Avatar } from "./avatar.js";
+import { Feedback } from "./feedback.js";
 import { applyStrings, t } from "./i18n.js";
 import { Microphone } from "./mic.js";
+import { bindMicControls } from "./mic-controls.js";
 import { Player } from "./player.js";
+import { Suggestions } from "./suggestions.js";
 
 const $ = (id) => document.getElementById(id);
 const HAN = /[\u4e00-\u9fff]/;
 const LATIN = /[A-Za-z]/;
+const VOICE_RMS = 0.01;   // a captured chunk above about -40 dBFS counts as speech (for the latency figure)
 
 const ui = {
   connection: $("connection"),
@@ -21,9 +25,6 @@ const ui = {
   answer: $("answer-text"),
   disclosure: $("disclosure"),
   source: $("answer-source"),
-  fbYes: $("fb-yes"),
-  fbNo: $("fb-no"),
-  fbStatus: $("fb-status"),
   form: $("ask-form"),
   question: $("question"),
   micToggle: $("mic-toggle"),
@@ -58,12 +59,19 @@ const player = new Player({
 });
 const mic = new Microphone({
   getContext: () => player.context(),
-  onChunk: (pcm) => sendAudio(pcm),
-  onLevel: (rms) => showLevel(rms),
+  onChunk: (pcm, rms) => sendAudio(pcm, rms),
+  onLevel: (rms) => micControls.showLevel(rms),
 });
 
-// A small debugging / test surface (read-only use from tests).
-window.teller = { state, player, avatar, mic, stats: player.stats };
+const feedback = new Feedback({
+  yes: $("fb-yes"), no: $("fb-no"), status: $("fb-status"),
+  current: () => state.lastResponse,
+  say: (el, key) => setText(el, key),
+});
+const suggestions = new Suggestions({ box: $("suggestions"), list: $("suggestion-list"), onPick: (q) => askTyped(q) });
+
+// A small debugging / test surface (read-only use from tests and benchmarks/web_page.py).
+window.teller = { state, player, avatar, mic, stats: player.stats, bargeIns: [] };
 
 // ------------------------------------------------------------------ UI language
 
@@ -176,7 +184,7 @@ function sendOrQueue(obj, { needsConfig = true } = {}) {
   if (!state.ws) connect();
 }
 
-function sendAudio(pcm) {
+function sendAudio(pcm, rms) {
   if (!state.configured || !state.ws || state.ws.readyState !== WebSocket.OPEN) {
     if (state.paused && state.mode === "server_vad") connect();
     return;
@@ -184,6 +192,7 @@ function sendAudio(pcm) {
   if (state.mode === "push_to_talk" && !state.pttHeld) return;
   if (state.ws.bufferedAmount > 256 * 1024) return; // a stalled socket: drop audio rather than queue it
   state.ws.send(pcm);
+  if (rms > VOICE_RMS) player.stats.lastVoiceSentAt = performance.now();
 }
 
 // ------------------------------------------------------------------ server events
@@ -197,11 +206,12 @@ function handleEvent(ev) {
       break;
     case "session.updated":
       state.configured = true;
+      markReady();
       if (mic.active) mic.setSending(true);
       while (state.queue.length) rawSend(state.queue.shift());
       break;
     case "input_audio_buffer.speech_started":
-      if (player.isSpeaking()) bargeIn();      // the server stops sending; we stop playing
+      if (player.isSpeaking()) bargeIn("speech");  // the server stops sending; we stop playing
       showTranscript(t(state.lang, "listening"), "listening");
       break;
     case "transcript.partial":
@@ -259,7 +269,15 @@ function onResponseCreated(ev) {
   state.captionLang = lang;
   ui.caption.textContent = "";
   ui.caption.lang = ui.answer.lang;
-  resetFeedback(true);
+  feedback.reset(true);
+  suggestions.show(ev.related, lang);
+}
+
+/** The first configured session: the page can take a question (time to interactive). */
+function markReady() {
+  if (document.documentElement.dataset.ready === "true") return;
+  document.documentElement.dataset.ready = "true";
+  if (performance.mark) performance.mark("teller:ready");
 }
 
 function onError(ev) {
@@ -285,25 +303,30 @@ function appendCaption(word) {
 
 // ------------------------------------------------------------------ barge-in
 
-function bargeIn() {
+function bargeIn(cause) {
   if (!player.isSpeaking() && !(player.resp && !player.resp.done && !player.resp.cut)) return;
+  const responseId = player.resp ? player.resp.id : null;
   const heard = player.interrupt();
+  // What was left right after the cut: a test checks that no stale audio or viseme survived it.
+  window.teller.bargeIns.push({ cause, response_id: responseId, heard_ms: heard,
+    speakingAfter: player.isSpeaking(), cuesAfter: player.cues.filter((c) => c.interruptible).length,
+    visemeAfter: avatar.svg.dataset.viseme });
   sendOrQueue({ type: "response.cancel", heard_ms: heard });
 }
 
 ui.avatarButton.addEventListener("click", () => {
   player.context(); // a user gesture: make sure audio may play
-  bargeIn();
+  bargeIn("tap");
 });
 document.addEventListener("keydown", (e) => {
-  if (e.key === "Escape") bargeIn();
+  if (e.key === "Escape") bargeIn("key");
 });
 
 // ------------------------------------------------------------------ typed questions
 
-ui.form.addEventListener("submit", (e) => {
-  e.preventDefault();
-  const text = ui.question.value.trim();
+/** A typed question (the box, or a suggested follow-up); must run inside a user gesture. */
+function askTyped(text) {
+  text = String(text || "").trim();
   if (!text) return;
   player.context(); // created inside the gesture, so audio may play
   if (player.isSpeaking()) player.interrupt();  // a new question replaces the answer playing
@@ -311,42 +334,15 @@ ui.form.addEventListener("submit", (e) => {
   showTranscript(text, "typed", language);
   state.lastQuestion = text;
   ui.handoff.hidden = true;
+  suggestions.clear();
   sendOrQueue({ type: "input_text", text: text.slice(0, 500), language });
+}
+
+ui.form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  askTyped(ui.question.value);
   ui.question.value = "";
 });
-
-// ------------------------------------------------------------------ feedback
-
-function resetFeedback(enabled) {
-  for (const b of [ui.fbYes, ui.fbNo]) {
-    b.disabled = !enabled;
-    b.setAttribute("aria-pressed", "false");
-  }
-  ui.fbStatus.textContent = "";
-}
-
-async function sendFeedback(helpful, button) {
-  const r = state.lastResponse;
-  if (!r) return;
-  ui.fbYes.disabled = ui.fbNo.disabled = true;
-  button.setAttribute("aria-pressed", "true");
-  let ok = false;
-  try {
-    const res = await fetch("/v1/feedback", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ response_id: r.response_id, entry_id: r.entry_id, question: (r.question || "").slice(0, 500) || null, helpful }),
-    });
-    ok = res.ok;
-  } catch (_) {
-    ok = false;
-  }
-  ui.fbStatus.dataset.result = ok ? "recorded" : "failed";
-  setText(ui.fbStatus, ok ? "fb_thanks" : "fb_failed");
-}
-
-ui.fbYes.addEventListener("click", () => sendFeedback(true, ui.fbYes));
-ui.fbNo.addEventListener("click", () => sendFeedback(false, ui.fbNo));
 
 // ------------------------------------------------------------------ language switch
 
@@ -356,76 +352,14 @@ for (const b of document.querySelectorAll(".lang-switch button")) {
 
 // ------------------------------------------------------------------ microphone
 
-function showLevel(rms) {
-  const db = 20 * Math.log10(Math.max(rms, 1e-5));
-  const pct = Math.max(0, Math.min(100, Math.round(((db + 60) / 60) * 100)));
-  ui.levelBar.style.width = pct + "%";
-  ui.level.setAttribute("aria-valuenow", String(pct));
-}
-
-function refreshMicUi() {
-  const on = mic.active;
-  ui.micToggle.setAttribute("aria-pressed", String(on));
-  setText(ui.micToggle, on ? "mic_off" : "mic_on");
-  ui.modeGroup.disabled = !on;
-  ui.ptt.hidden = !(on && state.mode === "push_to_talk");
-  setText(ui.micStatus, !on ? "mic_off_note" : (state.mode === "push_to_talk" ? "mic_ptt" : "mic_listening"));
-  if (!on) showLevel(0);
-}
-
-ui.micToggle.addEventListener("click", async () => {
-  if (mic.active) {
-    mic.stop();
-    refreshMicUi();
-    return;
-  }
-  try {
-    await mic.start();
-    if (state.configured) mic.setSending(true);
-    if (!state.ws) connect();
-  } catch (err) {
-    ui.micStatus.removeAttribute("data-i18n");
-    ui.micStatus.textContent = t(state.lang, "mic_denied") + String((err && err.message) || err);
-    return;
-  }
-  refreshMicUi();
+const micControls = bindMicControls({
+  ui, mic, state, player,
+  say: (el, key) => setText(el, key),
+  sayRaw: (el, key, extra) => { el.removeAttribute("data-i18n"); el.textContent = t(state.lang, key) + extra; },
+  send: (obj, opts) => sendOrQueue(obj, opts),
+  connect: () => connect(),
+  bargeIn: (cause) => bargeIn(cause),
 });
-
-for (const radio of document.querySelectorAll('input[name="mode"]')) {
-  radio.addEventListener("change", () => {
-    if (!radio.checked) return;
-    state.mode = radio.value;
-    sendOrQueue({ type: "session.update", session: { turn_detection: state.mode } }, { needsConfig: false });
-    refreshMicUi();
-  });
-}
-
-function pttDown(e) {
-  if (state.pttHeld) return;
-  if (e) e.preventDefault();
-  state.pttHeld = true;
-  ui.ptt.classList.add("held");
-  setText(ui.ptt, "ptt_release");
-  if (player.isSpeaking()) bargeIn();
-  if (state.paused || !state.ws) connect();
-}
-
-function pttUp() {
-  if (!state.pttHeld) return;
-  state.pttHeld = false;
-  ui.ptt.classList.remove("held");
-  setText(ui.ptt, "ptt_hold");
-  mic.flush();
-  // Let the flushed tail leave before the commit.
-  setTimeout(() => sendOrQueue({ type: "input_audio_buffer.commit" }), 60);
-}
-
-ui.ptt.addEventListener("pointerdown", (e) => { ui.ptt.setPointerCapture(e.pointerId); pttDown(e); });
-ui.ptt.addEventListener("pointerup", pttUp);
-ui.ptt.addEventListener("pointercancel", pttUp);
-ui.ptt.addEventListener("keydown", (e) => { if ((e.key === " " || e.key === "Enter") && !e.repeat) pttDown(e); });
-ui.ptt.addEventListener("keyup", (e) => { if (e.key === " " || e.key === "Enter") pttUp(); });
-ui.ptt.addEventListener("blur", pttUp);
 
 // ------------------------------------------------------------------ start
 
@@ -433,6 +367,6 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && !state.ws && !state.reconnectTimer) connect();
 });
 setLanguage(state.lang, { tell: false });
-resetFeedback(false);
-refreshMicUi();
+feedback.reset(false);
+micControls.refresh();
 connect();

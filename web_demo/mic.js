@@ -42,7 +42,7 @@ export class Microphone {
       const { pcm, rms } = e.data;
       this.onLevel(rms);
       this.chunks += 1;
-      if (this.sending) this.onChunk(pcm);
+      if (this.sending) this.onChunk(pcm, rms);
     };
     // A silent sink keeps the graph pulling the worklet without playing the microphone back.
     this.sink = ctx.createGain();

@@ -35,7 +35,8 @@ export class Player {
     this.cues = [];            // viseme cues {t0, t1, name, interruptible}, in time order
     this.words = [];           // caption cues {t, text, interruptible}
     this.speaking = false;
-    this.stats = { chunks: 0, stopped: 0, visemesShown: new Set(), lastHeardMs: null, late: 0 };
+    this.stats = { chunks: 0, stopped: 0, visemesShown: new Set(), lastHeardMs: null, late: 0,
+      responses: [], lastVoiceSentAt: null };
     this._raf = this._raf.bind(this);
     requestAnimationFrame(this._raf);
     // Timers keep running where animation frames are throttled (a background tab).
@@ -75,6 +76,11 @@ export class Player {
       cut: false,        // barge-in happened: only non-interruptible chunks still play
       done: false,
     };
+    // When each answer arrived and when its first sample plays, in performance.now() ms: the page's
+    // own end-to-end latency (benchmarks/web_page.py) is read from here.
+    this.stats.responses.push({ id: created.response_id, createdAt: performance.now(), firstAudioAt: null,
+      voiceSentAt: this.stats.lastVoiceSentAt });
+    if (this.stats.responses.length > 50) this.stats.responses.shift();
     this.avatar.setMood(created.mood || "neutral");
   }
 
@@ -106,6 +112,8 @@ export class Player {
     node.onended = () => { this.sources.delete(entry); };
     node.start(at);
     this.sources.add(entry);
+    const record = this.stats.responses[this.stats.responses.length - 1];
+    if (record && record.id === r.id && record.firstAudioAt === null) record.firstAudioAt = this.perfTime(at);
     r.endTime = Math.max(r.endTime, at + duration);
     r.endMs = Math.max(r.endMs, (ev.offset_ms || 0) + duration * 1000);
     this.stats.chunks += 1;
@@ -127,6 +135,13 @@ export class Player {
       this.words.sort((a, b) => a.t - b.t);
     }
     return true;
+  }
+
+  /** The performance.now() time at which context time `t` reaches the output. */
+  perfTime(t) {
+    const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : null;
+    if (ts && ts.performanceTime > 0) return ts.performanceTime + (t - ts.contextTime) * 1000;
+    return performance.now() + (t - this.ctx.currentTime) * 1000;
   }
 
   /** `response.done`. */

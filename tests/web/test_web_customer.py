@@ -78,7 +78,9 @@ def test_web_typed_question_speaks_with_lipsync(open_page, web_server, ask, lang
 def test_web_spoken_question_through_fake_microphone(launch, open_page, web_server, ask, question_wav,
                                                      lang, question, must_hear, mode):
     """English hands-free (server VAD ends the turn); Mandarin push-to-talk (hold, release → commit)."""
-    wav = question_wav(question, lang)
+    # Push-to-talk: a long lead, so the button is held before the question starts however slow the
+    # machine (the file restarts when the microphone does, see test_web_customer_speech_bargein.py).
+    wav = question_wav(question, lang, lead_s=2.5 if mode == "push_to_talk" else 0.8)
     browser = launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                       f"--use-file-for-fake-audio-capture={wav}"])
     page = open_page(f"{web_server.http}/?lang={lang}", on=browser)
@@ -87,13 +89,19 @@ def test_web_spoken_question_through_fake_microphone(launch, open_page, web_serv
     page.wait_for_function("window.teller.mic.active && window.teller.mic.sending", timeout=10_000)
     if mode == "push_to_talk":
         page.check('input[name="mode"][value="push_to_talk"]')
+        page.click("#mic-toggle")   # off and on again: the file starts over, in push-to-talk mode
+        page.wait_for_function("!window.teller.mic.active", timeout=5_000)
+        page.click("#mic-toggle")
+        page.wait_for_function("window.teller.mic.active && window.teller.mic.sending", timeout=10_000)
         page.wait_for_selector("#ptt", state="visible")
         page.hover("#ptt")
         page.mouse.down()
     page.wait_for_function("Number(document.getElementById('level').getAttribute('aria-valuenow')) > 30",
                            timeout=10_000)
     if mode == "push_to_talk":
-        page.wait_for_timeout(3500)  # the file: 0.8 s of silence, then the question (~2 s)
+        # Release once the question has been sent and 0.8 s of silence followed it.
+        page.wait_for_function("window.teller.stats.lastVoiceSentAt !== null"
+                               " && performance.now() - window.teller.stats.lastVoiceSentAt > 800", timeout=20_000)
         page.mouse.up()
         page.wait_for_timeout(200)
         sent = page.sent_frames
@@ -118,6 +126,7 @@ def test_web_handoff_notice(open_page, web_server):
     page.wait_for_selector("#handoff", state="visible", timeout=20_000)
     assert page.text_content("#handoff-text") == "正在为您转接人工柜员…"
     assert page.get_attribute("#answer-source", "data-entry") == ""
+    assert page.is_hidden("#suggestions")
     page.click("#lang-en")
     assert page.text_content("#handoff-text") == "Connecting you to a colleague…"
     # Feedback: the verdict is posted to /v1/feedback; the page says whether it was recorded.
@@ -183,8 +192,9 @@ def test_web_server_text_is_never_html(open_page, web_server):
     page2.wait_for_selector('#connection[data-state="open"]', timeout=10_000)
     page2.wait_for_function("document.getElementById('answer-text').textContent.includes('<img')", timeout=10_000)
     page2.wait_for_timeout(300)
-    for sel in ("#transcript", "#answer-text", "#answer-source", "#disclosure"):
+    for sel in ("#transcript", "#answer-text", "#answer-source", "#disclosure", "#suggestion-list button"):
         assert XSS in page2.text_content(sel), sel
+    assert page2.get_attribute("#suggestion-list button", "data-entry") == XSS
     assert page2.evaluate("document.querySelectorAll('img').length") == 0
     for p in (page, page2):
         assert p.evaluate("window.__xss") is None
@@ -200,7 +210,7 @@ def _evil_server(ws):
                 ws.send(json.dumps({"type": "response.created", "response_id": "r1", "turn_id": "t1", "text": XSS,
                                     "language": "en", "entry_id": XSS, "confidence": 1, "handoff": False,
                                     "kind": "answer", "mood": XSS, "disclosure": XSS, "sample_rate": 22050,
-                                    "viseme_format": "oculus"}))
+                                    "viseme_format": "oculus", "related": [{"id": XSS, "question": XSS}]}))
                 ws.send(json.dumps({"type": "response.audio.delta", "response_id": "r1", "seq": 0,
                                     "audio": "AAAAAA==", "sample_rate": 22050, "offset_ms": 0, "duration_ms": 1,
                                     "interruptible": True,
