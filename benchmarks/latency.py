@@ -25,9 +25,7 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -40,6 +38,7 @@ if str(ROOT) not in sys.path:
 import numpy as np
 
 from latency_questions import LEAD_S, RATE, TWO_CLAUSE, WARMUP, Question, build_questions, synthesize_16k, trim  # noqa: E402
+from loopback import LoopbackServer  # noqa: E402
 from latency_report import ms, print_table, summarise  # noqa: E402  (beside this script)
 
 CHUNK = RATE * 40 // 1000            # 40 ms microphone chunks
@@ -52,31 +51,8 @@ STAGES = ("endpointing", "asr_final", "asr_partial", "retrieval", "tts_first_aud
 
 # ---------------------------------------------------------------------------------- server
 
-class LoopbackServer:
-    """uvicorn serving the app on 127.0.0.1 in a daemon thread."""
-
-    def __init__(self, app, ws_max_size: int):
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    ws_max_size=ws_max_size, lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, name="bench-uvicorn", daemon=True)
-
-    def __enter__(self) -> LoopbackServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+class BenchServer(LoopbackServer):
+    """The app on loopback, with the URLs and the `/metrics` scrape this benchmark reads."""
 
     @property
     def ws_url(self) -> str:
@@ -347,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(settings, services)
     cpu_start = cpu_snapshot()
     try:
-        with LoopbackServer(app, ws_max_size=4 * settings.limits.max_frame_bytes) as server:
+        with BenchServer(app, ws_max_size=4 * settings.limits.max_frame_bytes) as server:
             for text, lang in WARMUP:   # first inference of each model is slow; not counted
                 warm = Question("warm", lang, text, "", False, trim(synthesize_16k(services, text, lang)))
                 asyncio.run(voice_turn(server.ws_url, warm))

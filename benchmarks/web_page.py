@@ -27,10 +27,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np
 from latency_questions import RATE, synthesize_16k, trim  # beside this script
+from loopback import LoopbackServer, free_port  # noqa: E402
 
 CHROMIUM = os.environ.get("DT_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -57,39 +56,13 @@ DEFAULT_DATA_DIR = Path.home() / ".cache" / "digital-teller" / "bench-web-data"
 LEAD_S, TAIL_S = 0.5, 40.0
 
 
-class PageServer:
-    """uvicorn on a loopback port chosen first, so the page's own origin can be allowed."""
+def page_server(settings, services) -> LoopbackServer:
+    """The app on a loopback port chosen first, so the page's own origin can be allowed."""
+    from assistant.app import create_app
 
-    def __init__(self, settings, services):
-        import uvicorn
-
-        from assistant.app import create_app
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        settings = settings.model_copy(update={"allowed_origins": [self.url]})
-        app = create_app(settings, services)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    ws_max_size=4 * settings.limits.max_frame_bytes))
-        self.thread = threading.Thread(target=self.server.run, name="bench-web-uvicorn", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> PageServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    port = free_port()
+    settings = settings.model_copy(update={"allowed_origins": [f"http://127.0.0.1:{port}"]})
+    return LoopbackServer(create_app(settings, services), ws_max_size=4 * settings.limits.max_frame_bytes, port=port)
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -258,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     mic_file = Path(tempfile.mkdtemp(prefix="dt-web-bench-")) / "customer.wav"
     write_mic_file(mic_file, np.zeros(RATE, np.float32))
     try:
-        with PageServer(settings, services) as server, sync_playwright() as pw:
+        with page_server(settings, services) as server, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                          args=ARGS + [f"--use-file-for-fake-audio-capture={mic_file}"])
             cold_load(browser, server.url + "/")   # warm-up: the first browser start is not a page load
