@@ -31,12 +31,12 @@ on this machine and would not change the search path being timed. Search times a
 "query vector known"; the query embedding is timed on its own (one real call per query) and the
 end-to-end figure is their sum per query. Each search is also timed in CPU time of this process
 (`time.process_time`), less sensitive to other jobs on a shared machine. "1st" is the first search
-after a build (it builds the in-memory snapshot: BM25 matrix, centroids); "+clf" repeats the
+after a build (it builds the in-memory snapshot: BM25 matrix, example-vector matrix); "+clf" repeats the
 searches with the classifier channel on, after its first search has fitted it ("clf fit").
 
 Import: `knowledge.transfer.import_text` (validate JSONL + write approved entries in one SQLite
 transaction) into a fresh store, then `knowledge.sync.sync` building the index from the store
-(Chroma + BM25 + centroids, synthetic vectors), then the real embedder's rate for the example
+(Chroma + BM25 + example vectors, synthetic vectors), then the real embedder's rate for the example
 questions; the end-to-end rate combines the three.
 """
 
@@ -251,7 +251,7 @@ def percentiles(samples: Sequence[float]) -> tuple[float, float]:
 def search_latency(index: KnowledgeIndex, queries: Sequence[str], repeat: int) -> tuple[list[float], list[float]]:
     """(wall seconds, CPU seconds of this process) per search; CPU time counts every
     thread of the process but not the other jobs sharing the machine."""
-    for q in queries[:10]:  # warm-up: first Chroma query loads the HNSW segment
+    for q in queries[:10]:  # warm-up: first calls fill caches (BLAS threads, jieba, pinyin)
         index.search(q, k=5)
     wall, cpu = [], []
     for _ in range(repeat):
@@ -343,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             t0 = time.perf_counter()
             index.build(entries)
             build_s = time.perf_counter() - t0
-            # The first search after a change rebuilds the in-memory snapshot (BM25 matrix, centroids).
+            # The first search after a change rebuilds the in-memory snapshot (BM25 and vector matrices).
             t0 = time.perf_counter()
             index.search(query_texts[0], k=5)
             first_s = time.perf_counter() - t0

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import chromadb
 import numpy as np
@@ -41,6 +42,13 @@ def _collection_name(prefix: str, embedder_name: str) -> str:
     # models (and back) never compares vectors from two spaces.
     name = re.sub(r"[^a-zA-Z0-9._-]", "-", f"{prefix}-{embedder_name}")
     return name.strip("-._")[:128]
+
+
+class Examples(NamedTuple):
+    """One entry's stored example questions: a vector per row, and the text it embeds."""
+
+    vectors: np.ndarray
+    texts: tuple[str, ...]
 
 
 class QuestionVectors:
@@ -121,22 +129,32 @@ class QuestionVectors:
     def delete(self, entry_id: str) -> None:
         self._collection.delete(where={"entry_id": entry_id})
 
-    def examples(self, entry_id: str | None = None) -> dict[str, np.ndarray]:
-        """Each entry's stored question vectors (or one entry's), one row per question.
+    def examples(self, entry_id: str | None = None) -> dict[str, Examples]:
+        """Each entry's stored question vectors and texts (or one entry's), one row per question.
 
         Rows come in record-id order, whatever order Chroma returns them in, so
         sums over them do not depend on how the collection was filled.
         """
         got = self._collection.get(where={"entry_id": entry_id} if entry_id else None,
-                                   include=["embeddings", "metadatas"])
+                                   include=["embeddings", "metadatas", "documents"])
         vectors = got["embeddings"] if got["embeddings"] is not None else []
-        rows: dict[str, list[tuple[str, np.ndarray]]] = {}
-        for rid, vec, meta in zip(got["ids"], vectors, got["metadatas"] or [], strict=True):
-            rows.setdefault(str(meta["entry_id"]), []).append((rid, np.asarray(vec, dtype=np.float32)))
-        return {k: np.stack([v for _, v in sorted(r, key=lambda t: t[0])]) for k, r in rows.items()}
+        rows: dict[str, list[tuple[str, np.ndarray, str]]] = {}
+        for rid, vec, meta, doc in zip(got["ids"], vectors, got["metadatas"] or [],
+                                       got["documents"] or [], strict=True):
+            rows.setdefault(str(meta["entry_id"]), []).append(
+                (rid, np.asarray(vec, dtype=np.float32), doc or ""))
+        out = {}
+        for key, found in rows.items():
+            found.sort(key=lambda row: row[0])
+            out[key] = Examples(np.stack([v for _, v, _ in found]), tuple(t for *_, t in found))
+        return out
 
     def nearest(self, query: np.ndarray, n: int) -> dict[str, tuple[float, str]]:
-        """entry id -> (cosine of its closest example among the `n` nearest, that example)."""
+        """entry id -> (cosine of its closest example among the `n` nearest, that example).
+
+        Chroma's own approximate (HNSW) search; `KnowledgeIndex` searches its in-memory
+        copy of the vectors exactly instead, and tests use this as an independent check.
+        """
         if n <= 0:
             return {}
         res = self._collection.query(query_embeddings=[query], n_results=n,

@@ -1,7 +1,8 @@
 """The array-at-once search gives what a plain per-entry computation gives.
 
 The references below are written the straightforward way (a Python loop over
-postings for BM25, a weighted least-squares solve for the classifier, a loop over
+postings for BM25, the cosine of the query with every example one by one for the
+dense channels, a weighted least-squares solve for the classifier, a loop over
 entries for fusion and a full sort), so a slip in the sparse matrix, the reduceat,
 the closed form or the partial sort shows up as a different score or order.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -70,6 +72,16 @@ def reference_classifier(examples: dict[str, np.ndarray], ridge: float, query: n
     return dict(zip(keys, (query.astype(np.float64) - mu) @ coef, strict=True))
 
 
+def reference_dense(examples: dict[str, np.ndarray], query: np.ndarray) -> dict[str, tuple[float, float]]:
+    """key -> (cosine to its closest example, cosine to the mean of its examples), one by one."""
+    def cosine(a, b):
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+    return {key: (max(cosine(x, query) for x in rows), cosine(rows.mean(0), query))
+            for key, rows in examples.items()}
+
+
 @pytest.fixture(scope="module")
 def small(demo_entries):
     return [e for e in demo_entries if e.id in SMALL]
@@ -77,6 +89,30 @@ def small(demo_entries):
 
 def questions(entry):
     return [q for _, _, q in entry.example_questions()]
+
+
+def test_dense_channels_are_exact_for_every_entry(tmp_path, embedder, small):
+    index = KnowledgeIndex(tmp_path, embedder)
+    index.build(small)
+    examples = {e.id: embedder.embed_queries(questions(e)) for e in small}
+    texts = {e.id: questions(e) for e in small}
+    records = sum(map(len, texts.values()))
+    for text in QUERIES:
+        found = index.channels(text)
+        query = embedder.embed_queries([found.query_text])[0]
+        want = reference_dense(examples, query)
+        assert [e.id for e in found.entries] == [e.id for e in small]
+        assert found.best_example == pytest.approx([want[e.id][0] for e in small], abs=1e-5), text
+        assert found.centroid == pytest.approx([want[e.id][1] for e in small], abs=1e-5), text
+        # Chroma's own search over every stored record: the persisted vectors and
+        # their texts are the ones searched in memory.
+        stored = index._vectors.nearest(query, records)
+        assert set(stored) == set(texts)
+        for pos, entry in enumerate(found.entries):
+            assert found.best_example[pos] == pytest.approx(stored[entry.id][0], abs=1e-5)
+            matched = found.matched(pos)
+            cosines = dict(zip(texts[entry.id], examples[entry.id].astype(np.float64) @ query, strict=True))
+            assert cosines[matched] == pytest.approx(want[entry.id][0], abs=1e-5), (text, entry.id)
 
 
 def test_bm25_arrays_equal_the_posting_loop(demo_entries):
@@ -120,18 +156,15 @@ def test_search_equals_a_per_entry_reference(tmp_path, embedder, small, classifi
     index = KnowledgeIndex(tmp_path, embedder, classifier_weight=classifier_weight)
     index.build(small)
     examples = {e.id: embedder.embed_queries(questions(e)) for e in small}
-    centroids = {k: v.sum(0) / np.linalg.norm(v.sum(0)) for k, v in examples.items()}
     docs = {e.id: questions(e) for e in small}
     params = index.params
     for text in QUERIES:
         query_text = index.normalise_query(text)
         query = embedder.embed_queries([query_text])[0]
-        # The pool a search of k = len(small) asks Chroma for: max(dense_pool, 10 k).
-        nearest = index._vectors.nearest(query, min(sum(map(len, docs.values())), 10 * len(small)))
-        floor = min(sim for sim, _ in nearest.values())
+        dense = reference_dense(examples, query)
         lexical = reference_bm25(docs, query_text)
         learned = reference_classifier(examples, index.classifier_ridge, query)
-        fused = {e.id: params.fuse(nearest.get(e.id, (floor, ""))[0], float(centroids[e.id] @ query),
+        fused = {e.id: params.fuse(dense[e.id][0], dense[e.id][1],
                                    lexical.get(e.id, (0.0, ""))[0], learned[e.id])
                  for e in small}
         ranked = sorted(fused, key=lambda k: -fused[k])  # stable: ties keep index order
@@ -146,17 +179,28 @@ def test_search_equals_a_per_entry_reference(tmp_path, embedder, small, classifi
         assert [c.entry.id for c in index.search(text, k=3)] == ranked[:3]
 
 
-def test_classifier_follows_changes_like_a_rebuild(tmp_path, embedder, small):
-    live = KnowledgeIndex(tmp_path / "live", embedder, classifier_weight=0.05)
+@pytest.mark.parametrize("classifier_weight", [0.0, 0.05])
+def test_changes_score_like_a_rebuild(tmp_path, embedder, small, classifier_weight):
+    live = KnowledgeIndex(tmp_path / "live", embedder, classifier_weight=classifier_weight)
     live.build(small[:-2])
     live.search("warm the snapshot")
     live.upsert(small[-1])
+    live.upsert(replace(small[-2], questions={"en": ("Do you sell travel insurance",)}))
+    live.search("warm it again")
     live.upsert(small[-2])
     live.remove(small[0].id)
-    fresh = KnowledgeIndex(tmp_path / "fresh", embedder, classifier_weight=0.05)
+    fresh = KnowledgeIndex(tmp_path / "fresh", embedder, classifier_weight=classifier_weight)
     fresh.build(small[1:])
     for text in QUERIES:
         a, b = live.search(text, k=4), fresh.search(text, k=4)
         assert [c.entry.id for c in a] == [c.entry.id for c in b], text
         assert [c.score for c in a] == pytest.approx([c.score for c in b], abs=1e-6)
+        assert [c.matched for c in a] == [c.matched for c in b], text
+        # Every entry, not only the top: the channels agree entry by entry (the two
+        # indexes hold them in different orders).
+        x, y = live.channels(text), fresh.channels(text)
+        order = [[e.id for e in x.entries].index(e.id) for e in y.entries]
+        assert x.best_example[order] == pytest.approx(y.best_example, abs=1e-6)
+        assert x.centroid[order] == pytest.approx(y.centroid, abs=1e-6)
+        assert [x.matched(i) for i in order] == [y.matched(i) for i in range(len(y.entries))]
     assert small[0].id not in {c.entry.id for t in QUERIES for c in live.search(t, k=len(small))}
