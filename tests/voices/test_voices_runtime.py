@@ -17,15 +17,19 @@ def test_usable_cores_follow_the_affinity_mask():
 
 
 @pytest.mark.parametrize("threads,expected", [(None, usable_cores()), (1, 1), (3, 3)])
-def test_onnx_options_do_not_spin(threads, expected):
+def test_onnx_options_threads_and_spinning(threads, expected):
     options = onnx_session_options(threads)
     assert options.intra_op_num_threads == expected
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    quiet = onnx_session_options(threads, spin=False)
+    assert quiet.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert quiet.get_session_config_entry("session.inter_op.allow_spinning") == "0"
 
 
 def test_piper_session_uses_them(piper_engine):
     options = piper_engine._voice.session.get_session_options()
-    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == usable_cores()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
 def test_elf_symbols_of_the_espeak_library():
