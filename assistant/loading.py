@@ -73,8 +73,15 @@ def load_speaker(settings: Settings) -> Speaker:
 
 
 def approved_texts(index) -> dict[str, list[str]]:
-    """Every answer and disclosure the teller may speak, per language (for pre-synthesis)."""
+    """Every line the teller may speak, per language (for pre-synthesis): the approved answers
+    and disclosures, and its own lines (hand-off, not understood), so a hand-off is as quick to
+    start as an answer."""
+    from .responder import SYSTEM_LINES
+
     texts: dict[str, list[str]] = {"zh": [], "en": []}
+    for lines in SYSTEM_LINES.values():
+        for lang, line in lines.items():
+            texts.setdefault(lang, []).append(line)
     for entry in index.entries():
         for lang, answer in entry.answer.items():
             texts.setdefault(lang, []).append(answer)
