@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from avatar_bridge import mood_for
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LEAD_MS = 600.0
+_END = object()  # marks the end of a sentence's segments in `_segments`
 PACE = 2.0
 
 
@@ -108,26 +110,10 @@ class Speech:
                 for sentence in sentences:
                     if playback.stop.is_set() and interruptible:
                         break
-                    segments = await self.services.inference.run("tts", speaker.synthesize, sentence, answer.language)
+                    async for segment in self._segments(sentence, answer.language):
+                        seq = await self._send(playback, turn, segment, seq, started, interruptible)
                     if not interruptible and sentence == sentences[-1]:
-                        segments = [*segments, speaker.pause(answer.language)]
-                    for segment in segments:
-                        base = playback.sent_ms
-                        playback.words.extend((w.text, base + w.start_ms) for w in segment.words)
-                        for chunk in speaker.chunks(segment, base, fmt):
-                            if playback.stop.is_set() and interruptible:
-                                break
-                            await self._pace(playback, started, chunk.offset_ms)
-                            await session.send(p.AudioDelta(
-                                response_id=playback.response_id, seq=seq, audio=b64(chunk.pcm),
-                                sample_rate=chunk.sample_rate, offset_ms=chunk.offset_ms,
-                                duration_ms=chunk.duration_ms, interruptible=interruptible, lipsync=chunk.lipsync,
-                            ))
-                            playback.sent_ms = chunk.offset_ms + chunk.duration_ms
-                            if seq == 0:
-                                self._first_audio(playback, turn)
-                                self.services.metrics.observe("tts_first_audio", time.monotonic() - started)
-                            seq += 1
+                        seq = await self._send(playback, turn, speaker.pause(answer.language), seq, started, False)
             interrupted = playback.stop.is_set()
             heard = playback.heard_estimate() if interrupted else None
             await session.send(p.ResponseDone(
@@ -138,6 +124,41 @@ class Speech:
         finally:
             if self.current is playback:
                 self.current = None
+
+    async def _segments(self, sentence: str, language: str) -> AsyncIterator[Any]:
+        """The sentence's segments as the TTS thread makes them, so the first piece is sent
+        while the rest of the sentence is still being synthesised."""
+        loop, ready = asyncio.get_running_loop(), asyncio.Queue()
+        job = asyncio.ensure_future(self.services.inference.run(
+            "tts", self.services.speaker.synthesize, sentence, language,
+            on_segment=lambda segment: loop.call_soon_threadsafe(ready.put_nowait, segment)))
+        # Scheduled after every segment the thread handed over, so it always arrives last.
+        job.add_done_callback(lambda _: ready.put_nowait(_END))
+        while (segment := await ready.get()) is not _END:
+            yield segment
+        job.result()  # a synthesis error surfaces here, after what was made was played
+
+    async def _send(self, playback: _Playback, turn: "Turn", segment: Any, seq: int, started: float,
+                    interruptible: bool) -> int:
+        """Send one segment as paced audio chunks; returns the next sequence number."""
+        speaker, fmt = self.services.speaker, self.session.config["viseme_format"]
+        base = playback.sent_ms
+        playback.words.extend((w.text, base + w.start_ms) for w in segment.words)
+        for chunk in speaker.chunks(segment, base, fmt):
+            if playback.stop.is_set() and interruptible:
+                break
+            await self._pace(playback, started, chunk.offset_ms)
+            await self.session.send(p.AudioDelta(
+                response_id=playback.response_id, seq=seq, audio=b64(chunk.pcm),
+                sample_rate=chunk.sample_rate, offset_ms=chunk.offset_ms,
+                duration_ms=chunk.duration_ms, interruptible=interruptible, lipsync=chunk.lipsync,
+            ))
+            playback.sent_ms = chunk.offset_ms + chunk.duration_ms
+            if seq == 0:
+                self._first_audio(playback, turn)
+                self.services.metrics.observe("tts_first_audio", time.monotonic() - started)
+            seq += 1
+        return seq
 
     async def _audit(self, turn: "Turn", answer: Answer, response_id: str) -> None:
         await self.services.inference.run(
