@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from asr_fixtures import noise
 
-from assistant.asr import echoes_prompt, is_hallucination, loudest_frame_dbfs
+from assistant.asr_filters import echoes_prompt, is_hallucination, loudest_frame_dbfs
 from assistant.chinese_script import contains_cjk, to_simplified
 
 
