@@ -21,6 +21,7 @@ connection rewrites placeholders textually; pass such values as parameters inste
 from __future__ import annotations
 
 import contextlib
+from abc import ABC, abstractmethod
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -114,8 +115,8 @@ class IntegrityViolation(Exception):
     """A write broke a key or CHECK constraint (e.g. a name already taken); nothing was written."""
 
 
-class Dialect:
-    """The parts of SQL the two engines spell differently."""
+class Dialect(ABC):
+    """The parts of SQL the two engines spell differently; each engine spells all of them."""
 
     name = ""
     types: ClassVar[dict[str, str]] = {}
@@ -128,23 +129,25 @@ class Dialect:
         tables = [s.strip().format(**self.types) for s in _TABLES.split(";\n") if s.strip()]
         return tables + list(self.audit_guard)
 
+    @abstractmethod
     def json_text(self, column: str, key: str) -> str:
         """A top-level key of a JSON text column, as SQL text."""
-        raise NotImplementedError
 
+    @abstractmethod
     def json_number(self, column: str, key: str) -> str:
-        raise NotImplementedError
+        """A top-level key of a JSON text column, as an SQL number."""
 
+    @abstractmethod
     def json_is_true(self, column: str, key: str) -> str:
-        raise NotImplementedError
+        """True when the top-level key holds JSON true."""
 
+    @abstractmethod
     def json_array_has(self, column: str, key: str) -> str:
         """True when the JSON array under `key` holds the string bound to the one `?`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def contains(self, column: str) -> str:
         """Case-insensitive (ASCII) substring test against the one `?`."""
-        raise NotImplementedError
 
 
 class SqliteDialect(Dialect):
@@ -213,7 +216,7 @@ def _key(key: str) -> str:
     return key
 
 
-class Database:
+class Database(ABC):
     """Short-lived transactions over one knowledge database (see the module doc)."""
 
     dialect: Dialect
@@ -231,15 +234,17 @@ class Database:
     def close(self) -> None:
         """Release pooled connections (a no-op for SQLite, which pools nothing)."""
 
+    @abstractmethod
     def connect(self) -> Any:
         """A connection outside any transaction (each statement commits on its own)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _write_begin(self) -> Sequence[str]:
-        raise NotImplementedError
+        """Statements that open a transaction holding the writer lock."""
 
+    @abstractmethod
     def _read_begin(self) -> Sequence[str]:
-        raise NotImplementedError
+        """Statements that open a read snapshot."""
 
     def _acquire(self, begin: Sequence[str]) -> Any:
         con = self.connect()
