@@ -17,9 +17,10 @@ from pydantic import BaseModel, Field
 
 from knowledge.api import feedback_router
 from knowledge.api import router as kb_router
+from knowledge.db import open_database
 from knowledge.staff_api import router as staff_router
 
-from .admission import Gate, RateLimiter
+from .admission import Admission, Gate, RateLimiter
 from .kiosks import KioskRegistry
 from .responder import detect_language
 from .services import ServerBusy, Services
@@ -77,6 +78,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             from .loading import load_services
 
             owned = app.state.services = load_services(settings)
+            app.state.gate = admission_gate(owned)
         app.state.kb_store = app.state.services.kb_store
         catch_up = asyncio.create_task(follow_other_processes(app.state.services))
         if settings.presynthesize:
@@ -91,9 +93,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(title="Digital Teller", version="0.1.0", lifespan=lifespan)
     app.state.services = services
     app.state.settings = settings
-    kiosks = KioskRegistry(settings.db_path)
-    gate = Gate(kiosks, allowed_origins=settings.allowed_origins, allow_anonymous=settings.allow_anonymous,
-                limiter=RateLimiter(settings.limits.anon_sessions_per_minute))
+
+    def admission_gate(svc: Services) -> Gate:
+        # Kiosk tokens live in the knowledge store's database, so replicas sharing it admit the
+        # same kiosks; the store's Database (and its connection pool) is reused, not opened again.
+        db = svc.kb_store.db if svc.kb_store is not None else open_database(settings.knowledge_db)
+        return Gate(KioskRegistry(db), allowed_origins=settings.allowed_origins,
+                    allow_anonymous=settings.allow_anonymous,
+                    limiter=RateLimiter(settings.limits.anon_sessions_per_minute))
+
+    # Without services the store is not open yet: the gate is made in the lifespan, once it is.
+    app.state.gate = admission_gate(services) if services is not None else None
     open_sessions: set[Session] = set()
 
     def ready_services() -> Services:
@@ -142,7 +152,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @app.websocket("/v1/session")
     async def session_endpoint(ws: WebSocket) -> None:
         client = ws.client.host if ws.client else "unknown"
-        verdict = gate.admit(ws.headers, client)
+        gate: Gate | None = app.state.gate
+        verdict = gate.admit(ws.headers, client) if gate else Admission(False, "models are still loading")
         await ws.accept()
         svc = app.state.services
         reason = verdict.reason

@@ -108,16 +108,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_kiosk(args: argparse.Namespace) -> int:
+    from knowledge.db import open_database
+
     from .kiosks import KioskError, KioskRegistry
 
-    registry = KioskRegistry(_settings(args).db_path)
+    db = open_database(_settings(args).knowledge_db)  # where the server looks them up, on every replica
+    by = args.actor or "system"
     try:
+        registry = KioskRegistry(db)
         if args.action == "add":
-            token = registry.add(args.name)
+            token = registry.add(args.name, by=by)
             print(f"kiosk {args.name} added; its token (shown once, store it on the kiosk):")
             print(token)
         elif args.action == "revoke":
-            registry.revoke(args.name)
+            registry.revoke(args.name, by=by)
             print(f"kiosk {args.name} revoked")
         else:
             for k in registry.list():
@@ -125,6 +129,8 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     except KioskError as exc:
         print(f"digital-teller: {exc}", file=sys.stderr)
         return 2
+    finally:
+        db.close()
     return 0
 
 
@@ -157,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk = sub.add_parser("kiosk", parents=[common], help="manage remote-counter kiosk tokens")
     kiosk.add_argument("action", choices=["add", "revoke", "list"])
     kiosk.add_argument("name", nargs="?")
+    kiosk.add_argument("--as", dest="actor", help="staff member recorded in the audit chain as adding or revoking it")
     kiosk.set_defaults(func=cmd_kiosk)
 
     from .cli_kb import add_kb_commands

@@ -70,7 +70,8 @@ def test_served_answers_are_audited_with_entry_version_and_channel(server, servi
 
 def test_kiosk_and_anonymous_callers_cannot_use_the_staff_api(server, settings):
     from assistant.kiosks import KioskRegistry
+    from knowledge.db import open_database
 
-    token = KioskRegistry(settings.db_path).add("kb-probe-kiosk")
+    token = KioskRegistry(open_database(settings.knowledge_db)).add("kb-probe-kiosk")
     for headers in ({}, {"Authorization": f"Bearer {token}"}):
         assert httpx.get(f"{server.http}/v1/kb/entries", headers=headers).status_code == 401

@@ -1,48 +1,44 @@
-"""Kiosk tokens: hashed at rest, refused once revoked; anonymous admission by origin and rate."""
+"""Kiosk admission and the kiosk CLI; anonymous admission by origin and rate. The registry
+itself is tested on both database engines in tests/knowledge/test_kiosk_registry.py."""
 
+import hashlib
 import sqlite3
-
-import pytest
+from contextlib import closing
 
 from assistant.admission import Gate, RateLimiter
 from assistant.cli import main
-from assistant.kiosks import KioskError, KioskRegistry
+from assistant.kiosks import TOKEN_PREFIX, KioskRegistry
+from knowledge.db import open_database
+from knowledge.store import KnowledgeStore
 
 
-def test_tokens_are_stored_hashed_and_revocation_is_immediate(tmp_path):
-    reg = KioskRegistry(tmp_path / "t.db")
-    token = reg.add("laoshan-01")
-    assert reg.authenticate(token) == "laoshan-01"
-    stored = sqlite3.connect(tmp_path / "t.db").execute("SELECT token_hash FROM kiosks").fetchone()[0]
-    assert token not in stored and len(stored) == 64
-    reg.revoke("laoshan-01")
-    assert reg.authenticate(token) is None
-    assert reg.authenticate("dtk_" + "x" * 43) is None
-    with pytest.raises(KioskError):
-        reg.revoke("laoshan-01")
-    with pytest.raises(KioskError):
-        reg.add("bad name!")
-
-
-def test_duplicate_kiosk_is_refused(tmp_path):
-    reg = KioskRegistry(tmp_path / "t.db")
-    reg.add("k1")
-    with pytest.raises(KioskError):
-        reg.add("k1")
+def test_a_kiosk_added_before_the_move_to_the_store_still_admits(tmp_path):
+    # What the SQLite-only registry left in teller.sqlite3: same table, same columns.
+    token = TOKEN_PREFIX + "old-token"
+    with closing(sqlite3.connect(tmp_path / "teller.sqlite3")) as con, con:
+        con.execute("CREATE TABLE kiosks (name TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE,"
+                    " created_at REAL NOT NULL, revoked_at REAL)")
+        con.execute("INSERT INTO kiosks VALUES ('old-01', ?, 1.0, NULL)", (hashlib.sha256(token.encode()).hexdigest(),))
+    assert KioskRegistry(open_database(tmp_path / "teller.sqlite3")).authenticate(token) == "old-01"
 
 
 def test_cli_kiosk_add_list_revoke(tmp_path, capsys):
-    assert main(["kiosk", "add", "shinan-02", "--data-dir", str(tmp_path)]) == 0
+    assert main(["kiosk", "add", "shinan-02", "--data-dir", str(tmp_path), "--as", "ada"]) == 0
     token = capsys.readouterr().out.strip().splitlines()[-1]
-    reg = KioskRegistry(tmp_path / "teller.sqlite3")
+    store = KnowledgeStore(tmp_path / "teller.sqlite3")  # the CLI writes where the server reads
+    reg = KioskRegistry(store.db)
     assert reg.authenticate(token) == "shinan-02"
+    assert main(["kiosk", "list", "--data-dir", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "shinan-02\tactive\n"
     assert main(["kiosk", "revoke", "shinan-02", "--data-dir", str(tmp_path)]) == 0
     assert reg.authenticate(token) is None
     assert main(["kiosk", "revoke", "nobody", "--data-dir", str(tmp_path)]) == 2
+    assert [(r.actor, r.action) for r in store.audit.query(action="kiosk.")] == [
+        ("ada", "kiosk.add"), ("system", "kiosk.revoke")]
 
 
 def make_gate(tmp_path, per_minute=3):
-    reg = KioskRegistry(tmp_path / "t.db")
+    reg = KioskRegistry(open_database(tmp_path / "t.db"))
     gate = Gate(reg, allowed_origins=["http://localhost:8000"], allow_anonymous=True,
                 limiter=RateLimiter(per_minute))
     return reg, gate

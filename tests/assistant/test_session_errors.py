@@ -11,6 +11,7 @@ import websockets
 from teller_client import TellerClient
 
 from assistant.kiosks import KioskRegistry
+from knowledge.db import open_database
 
 
 async def errors_for(server, frames, *, configure=False):
@@ -110,7 +111,7 @@ def test_unknown_origin_is_refused_with_1008(server):
 
 
 def test_kiosk_token_admits_and_revocation_refuses_next_connect(server, settings):
-    registry = KioskRegistry(settings.db_path)
+    registry = KioskRegistry(open_database(settings.knowledge_db))  # as the CLI opens it
     token = registry.add("e2e-kiosk")
 
     async def connect_ok():
