@@ -58,12 +58,13 @@ def cmd_models(args: argparse.Namespace) -> int:
     rows = model_table(settings)
     width = max(len(r.name) for r in rows)
     for r in rows:
-        print(f"{r.name:<{width}}  {r.state:<8}  {r.source}  -> {r.path}" + (f"  ({r.detail})" if r.detail else ""))
+        note = ", ".join(filter(None, ["optional" if r.optional else "", r.detail]))
+        print(f"{r.name:<{width}}  {r.state:<8}  {r.source}  -> {r.path}" + (f"  ({note})" if note else ""))
     if args.check:
-        return 0 if all(r.state == "ready" for r in rows) else 1
+        return 0 if all(r.ok for r in rows) else 1
     failed = prepare_missing(settings, rows)
     for r in model_table(settings):
-        if r.state != "ready":
+        if not r.ok:
             print(f"{r.name}: still {r.state}: {r.detail}", file=sys.stderr)
             failed = True
     if not failed:

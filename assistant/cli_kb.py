@@ -89,12 +89,14 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_reindex(args: argparse.Namespace) -> int:
-    from knowledge import KnowledgeIndex, demo_kb_path, load_embedder
+    from knowledge import demo_kb_path
     from knowledge.sync import sync
+
+    from .loading import open_index
 
     settings = _settings(args)
     store = _store(settings)
-    index = KnowledgeIndex(settings.chroma_dir, load_embedder(settings.embedder))
+    index = open_index(settings)
     report = sync(store, index, seed_file=settings.knowledge_file or demo_kb_path(), force=True)
     print(f"index rebuilt from the store: {report.build.entries} entries, {report.build.embedded} questions"
           + (f" ({report.seeded} seeded)" if report.seeded else ""))
@@ -107,15 +109,17 @@ def _read_text(path: str) -> str:
 
 def _eval_index(args: argparse.Namespace, settings: Settings, tmp: str):
     """The served index, opened as the server opens it, or `--kb FILE` built into `tmp`."""
-    from knowledge import KnowledgeIndex, demo_kb_path, load_embedder, load_jsonl
+    from knowledge import demo_kb_path, load_jsonl
+
+    from .loading import open_index
 
     if args.kb:
-        index = KnowledgeIndex(Path(tmp) / "chroma", load_embedder(settings.embedder))
+        index = open_index(settings, Path(tmp) / "chroma")
         index.build(load_jsonl(args.kb))
         return index
     from knowledge.sync import sync
 
-    index = KnowledgeIndex(settings.chroma_dir, load_embedder(settings.embedder))
+    index = open_index(settings)
     sync(_store(settings), index, seed_file=settings.knowledge_file or demo_kb_path())
     return index
 

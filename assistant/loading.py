@@ -7,6 +7,7 @@ is loaded, so a server never runs half-equipped.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from .metrics import Metrics
 from .models import model_table
@@ -23,7 +24,7 @@ class ModelsNotReady(RuntimeError):
 
 
 def check_models(settings: Settings, names: set[str] | None = None) -> None:
-    bad = [r for r in model_table(settings) if r.state != "ready" and (names is None or r.name in names)]
+    bad = [r for r in model_table(settings) if not r.ok and (names is None or r.name in names)]
     if bad:
         detail = "; ".join(f"{r.name} is {r.state}" + (f" ({r.detail})" if r.detail else "") for r in bad)
         raise ModelsNotReady(detail)
@@ -37,17 +38,25 @@ def load_transcriber(settings: Settings):
                               min_window_s=settings.asr_min_window_s)
 
 
+def open_index(settings: Settings, path: Path | None = None):
+    """The retrieval index with the configured embedder and scoring (`path`: default the served one)."""
+    from knowledge import KnowledgeIndex, load_embedder
+
+    return KnowledgeIndex(path or settings.chroma_dir, load_embedder(settings.embedder),
+                          **settings.scoring.overrides())
+
+
 def open_knowledge(settings: Settings):
     """The store (source of truth), its Chroma index kept in step, and the follower that keeps it so.
 
     An empty store is seeded from `knowledge_file` (default: the bundled demo) as approved entries.
     """
-    from knowledge import KnowledgeIndex, demo_kb_path, load_embedder
+    from knowledge import demo_kb_path
     from knowledge.store import KnowledgeStore
     from knowledge.sync import IndexFollower, sync
 
     store = KnowledgeStore(settings.knowledge_db)
-    index = KnowledgeIndex(settings.chroma_dir, load_embedder(settings.embedder))
+    index = open_index(settings)
     report = sync(store, index, seed_file=settings.knowledge_file or demo_kb_path())
     log.info("knowledge: %d served (seeded %d, drift %s)", report.build.entries, report.seeded, report.drift)
     return store, index, IndexFollower(store, index).attach()

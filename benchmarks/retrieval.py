@@ -2,6 +2,7 @@
 """Retrieval: top-1 accuracy per retriever configuration, search latency by KB size, import rate.
 
     python benchmarks/retrieval.py [--splits 5] [--sizes 100,1000,10000] [--json retrieval.json]
+                                   [--embedders e5-small,e5-small+minilm]
 
 Data: `../shared/data/banking77/dev_sample_from_train.csv` (77 intents x 5 customer questions,
 English, CC BY 4.0; read in place, never copied). Each intent becomes one knowledge entry whose
@@ -22,6 +23,8 @@ Accuracy, same index and same query vectors for every row:
   classifier weights are grid-searched (`knowledge.calibrate.grid_search`) on the other splits'
   queries and tested on this split's, so no query helps choose the weights it is scored with.
 Each query is searched once (`KnowledgeIndex.channels`); configurations re-weight its channels.
+With several `--embedders`, every configuration is reported for each (one column each): the
+same split, so "dense kNN" of the default embedder stays the plain baseline for all columns.
 
 Latency: `KnowledgeIndex.search` on KBs of N entries: the 77 real entries plus N - 77 synthetic
 ones, each a copy of a real entry with every example question perturbed (one word swapped for a
@@ -149,6 +152,31 @@ def accuracy(intents, table: VectorTable, splits: int, root: Path) -> tuple[dict
     return tallies, figures(hybrid_outcomes, DEFAULT_CONFIDENCE_THRESHOLD).to_json(), chosen
 
 
+def report_accuracy(runs: dict[str, tuple[dict[str, Tally], dict, list]], splits: int,
+                    result: dict[str, object]) -> None:
+    """One accuracy column per embedder; the first embedder's figures also as before."""
+    first = next(iter(runs.values()))
+    asked = next(iter(first[0].values())).asked
+    print(f"\ntop-1 accuracy, {splits} split(s), {KB_EXAMPLES} examples per entry, {asked} questions asked")
+    print(f"{'configuration':52}" + "".join(f" {name:>18}" for name in runs))
+    for config in first[0]:
+        print(f"{config:52}" + "".join(f" {100 * tallies[config].rate:16.1f} %" for tallies, _, _ in runs.values()))
+    for name, (_, hybrid, chosen) in runs.items():
+        print(f"{name}:")
+        for k, weights in enumerate(chosen):
+            print(f"  split {k} tested with weights chosen on the others: {weights}")
+        print(f"  as served at confidence >= {DEFAULT_CONFIDENCE_THRESHOLD}: answered "
+              f"{100 * (1 - hybrid['handoff_rate']):.1f} %, right when answered "
+              f"{100 * hybrid['answered_accuracy']:.1f} %", flush=True)
+    tallies, hybrid, chosen = first
+    result["accuracy"] = {name: round(t.rate, 4) for name, t in tallies.items()}
+    result["questions_asked"] = asked
+    result["hybrid_eval"] = hybrid
+    result["cv_weights"] = chosen
+    result["accuracy_by_embedder"] = {name: {c: round(t.rate, 4) for c, t in run[0].items()}
+                                      for name, run in runs.items()}
+
+
 def percentiles(samples: Sequence[float]) -> tuple[float, float]:
     ms = np.array(samples) * 1000.0
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 95))
@@ -203,37 +231,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--repeat", type=int, default=2, help="passes over the queries per KB size")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--embedders", default="e5-small",
+                    help="comma-separated; accuracy for each side by side, latency with the first")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     sizes = [int(s) for s in args.sizes.split(",")]
     load_before = os.getloadavg()
 
     intents = load_intents(args.data)
-    table = VectorTable(load_embedder("e5-small"))
-    table.fill([t for texts in intents.values() for t in texts])
+    questions = [t for asked in intents.values() for t in asked]
+    names = [n.strip() for n in args.embedders.split(",") if n.strip()]
+    tables = {name: VectorTable(load_embedder(name)) for name in names}
+    for name, table in tables.items():
+        table.fill(questions)
+        print(f"{name}: {len(questions)} questions, {len(intents)} intents, embedded at "
+              f"{table.embedded / table.embed_seconds:.1f} questions/s", flush=True)
+    table = tables[names[0]]  # latency and import are timed with the first embedder
     embed_rate = table.embedded / table.embed_seconds
-    print(f"{sum(map(len, intents.values()))} questions, {len(intents)} intents; "
-          f"embedded at {embed_rate:.1f} questions/s", flush=True)
 
     result: dict[str, object] = {"date": dt.date.today().isoformat(), "load_before": load_before,
-                                 "splits": args.splits}
+                                 "splits": args.splits, "embedders": names}
     with tempfile.TemporaryDirectory(prefix="dt-bench-retrieval-") as tmp:
         root = Path(tmp)
-        tallies, hybrid, chosen = accuracy(intents, table, args.splits, root / "accuracy")
-        print(f"\ntop-1 accuracy, {args.splits} split(s), {KB_EXAMPLES} examples per entry, "
-              f"{next(iter(tallies.values())).asked} questions asked")
-        print(f"{'configuration':52} {'top-1':>7}")
-        for name, tally in tallies.items():
-            print(f"{name:52} {100 * tally.rate:6.1f} %")
-        for k, weights in enumerate(chosen):
-            print(f"  split {k} tested with weights chosen on the others: {weights}")
-        print(f"hybrid at confidence >= {DEFAULT_CONFIDENCE_THRESHOLD}: answered "
-              f"{100 * (1 - hybrid['handoff_rate']):.1f} %, right when answered "
-              f"{100 * hybrid['answered_accuracy']:.1f} %", flush=True)
-        result["accuracy"] = {name: round(t.rate, 4) for name, t in tallies.items()}
-        result["questions_asked"] = next(iter(tallies.values())).asked
-        result["hybrid_eval"] = hybrid
-        result["cv_weights"] = chosen
+        runs = {name: accuracy(intents, t, args.splits, root / f"accuracy-{i}")
+                for i, (name, t) in enumerate(tables.items())}
+        report_accuracy(runs, args.splits, result)
 
         base, queries = split(intents, 0)
         query_texts = [q for q, _ in queries]

@@ -33,7 +33,7 @@ import random
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     embedder = _Memo(load_embedder(args.embedder))
     kept, held = split(entries)
     rng = random.Random(7)
-    noisy = [(k, lang, homophone_noise(q, 0.25, rng)) for k, lang, q in held if lang == "zh"]
+    noisy = [(k, "zh, homophone noise", homophone_noise(q, 0.25, rng)) for k, lang, q in held if lang == "zh"]
     left_out = {e.id for i, e in enumerate(entries) if i % 2}
     with tempfile.TemporaryDirectory() as tmp:
         full = KnowledgeIndex(Path(tmp) / "a", embedder)
@@ -184,6 +184,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                      margin_slope=round(float(m_slope), 1), english_shift=round(float(e_shift), 1))
     top1 = data[: len(answerable), 3].mean()
     print(f"top-1 on held-out questions (clean + noisy): {top1:.3f}  ({len(answerable)} queries)")
+    by_kind: dict[str, list[float]] = {}
+    for (_, kind, _), label in zip(answerable, data[:, 3], strict=False):
+        by_kind.setdefault(kind, []).append(label)
+    print("  " + "; ".join(f"{kind}: {int(sum(v))}/{len(v)}" for kind, v in by_kind.items()))
     print(f"fitted: {params}")
     conf = np.array([params.confidence(f, m, bool(e)) for f, m, e, _ in rows])
     n_ans, n_off = len(answerable), len(OFF_TOPIC)
@@ -199,6 +203,17 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"{(conf[n_ans:n_ans + n_off] >= t).mean():6.3f}             "
               f"{(conf[n_ans + n_off:] >= t).mean():6.3f}")
     print(f"lowest threshold with precision >= 0.95: {chosen}")
+    print("\n" + settings_block(args.embedder, params, chosen))
+
+
+def settings_block(embedder: str, params: ScoringParams, threshold: float | None) -> str:
+    """The fitted figures as the server's TOML settings (top-level keys before the table)."""
+    lines = ["# digital-teller.toml (or DT_SCORING__BIAS=... etc.)", f'embedder = "{embedder}"']
+    if threshold is not None:
+        lines.append(f"handoff_threshold = {threshold}")
+    lines.append("[scoring]")
+    lines += [f"{f.name} = {getattr(params, f.name)}" for f in fields(ScoringParams)]
+    return "\n".join(lines)
 
 
 CENTROID_GRID = (0.5, 0.6, 0.67, 0.75, 0.8)

@@ -2,7 +2,8 @@
 
 Registered: "e5-small" (the default: multilingual e5, 4-bit, numpy only) and "minilm"
 (English all-MiniLM-L6-v2 through transformers + torch, the optional `transformers` extra);
-"transformers:FOLDER" loads any other local Hugging Face sentence-embedding model. Only
+"transformers:FOLDER" loads any other local Hugging Face sentence-embedding model, and
+"A+B" (e.g. "e5-small+minilm") embeds with every named model side by side. Only
 models on disk are used: nothing is fetched from a model hub at run time, so a kiosk with
 no internet still starts.
 """
@@ -144,6 +145,34 @@ class TransformersEmbedder:
         return self._embed(texts, False)
 
 
+class CombinedEmbedder:
+    """Several models side by side: each model's unit vector scaled by 1/sqrt(n), concatenated.
+
+    The concatenation is a unit vector again, and its cosine with another is the mean of the
+    models' cosines, so every consumer of `Embedder` (index, classifier, calibration) works
+    unchanged. Why: models trained on different data err on different questions, and on the
+    banking77 split of benchmarks/retrieval.py the mean of e5-small's and MiniLM's cosines
+    beats either one (docs/benchmarks.md). The cost is one query embedding per model.
+    """
+
+    def __init__(self, parts: Sequence[Embedder]) -> None:
+        if len(parts) < 2:
+            raise ValueError("a combined embedder needs at least two models")
+        self.parts = tuple(parts)
+        self.name = COMBINE.join(p.name for p in self.parts)
+        self.dim = sum(p.dim for p in self.parts)
+        self._scale = np.float32(1.0 / np.sqrt(len(self.parts)))
+
+    def _join(self, rows: list[np.ndarray]) -> np.ndarray:
+        return np.ascontiguousarray(np.concatenate(rows, axis=1) * self._scale, dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._join([p.embed_queries(texts) for p in self.parts])
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._join([p.embed_passages(texts) for p in self.parts])
+
+
 def _pooling(folder: Path) -> str:
     config = folder / "1_Pooling" / "config.json"
     if config.is_file():
@@ -171,6 +200,7 @@ EMBEDDERS: dict[str, Callable[[], Embedder]] = {
 }
 # Any other local model folder: "transformers:/path/to/model" (a symmetric model, mean pooling).
 TRANSFORMERS_PREFIX = "transformers:"
+COMBINE = "+"  # "e5-small+minilm": CombinedEmbedder over the named models
 
 _loaded: dict[str, Embedder] = {}
 _load_lock = threading.Lock()
@@ -182,6 +212,10 @@ def load_embedder(name: str = "e5-small") -> Embedder:
     Models are shared by every session in the process, so loading is done once,
     under a lock so that two sessions starting together do not both load it.
     """
+    if COMBINE in name and not name.startswith(TRANSFORMERS_PREFIX):
+        parts = [load_embedder(part.strip()) for part in name.split(COMBINE)]
+        with _load_lock:
+            return _loaded.setdefault(name, CombinedEmbedder(parts))
     with _load_lock:
         if name not in _loaded:
             if name in EMBEDDERS:
@@ -189,6 +223,6 @@ def load_embedder(name: str = "e5-small") -> Embedder:
             elif name.startswith(TRANSFORMERS_PREFIX):
                 _loaded[name] = TransformersEmbedder(name[len(TRANSFORMERS_PREFIX):], name=name)
             else:
-                known = ", ".join([*sorted(EMBEDDERS), f"{TRANSFORMERS_PREFIX}FOLDER"])
+                known = ", ".join([*sorted(EMBEDDERS), f"{TRANSFORMERS_PREFIX}FOLDER", f"A{COMBINE}B"])
                 raise KeyError(f"unknown embedder {name!r} (known: {known})")
         return _loaded[name]

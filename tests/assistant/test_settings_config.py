@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from assistant.settings import Endpointing, Limits, Settings
+from assistant.settings import Endpointing, Limits, Scoring, Settings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
 
@@ -36,8 +36,9 @@ def test_a_named_config_file_must_exist(monkeypatch, tmp_path):
 
 
 def test_every_setting_is_documented():
-    names = [n for n in Settings.model_fields if n not in ("limits", "endpointing")]
+    names = [n for n in Settings.model_fields if n not in ("limits", "endpointing", "scoring")]
     names += [f"limits.{n}" for n in Limits.model_fields]
     names += [f"endpointing.{n}" for n in Endpointing.model_fields]
+    names += [f"scoring.{n}" for n in Scoring.model_fields]
     missing = [n for n in names if f"`{n}`" not in DOC]
     assert not missing, missing
