@@ -42,9 +42,9 @@ class ScoringParams:
     centroid_weight: float = 0.67
     lexical_weight: float = 0.015
     classifier_weight: float = 0.0
-    bias: float = -68.3
-    score_slope: float = 73.5
-    margin_slope: float = 41.6
+    bias: float = -67.8
+    score_slope: float = 72.9
+    margin_slope: float = 40.7
     english_shift: float = 0.8
 
     def fuse(self, best_example, centroid, lexical, classifier=0.0):
@@ -68,7 +68,7 @@ DEFAULT_PARAMS = ScoringParams()
 
 # Answer at or above this confidence; below it the responder should hand off.
 # The lowest threshold at which, on the calibration data, answers were right at
-# least 95 % of the time (95.1 %, with 75 % of answerable questions answered; 5 % of
-# off-topic and 24 % of in-domain-but-not-in-KB questions accepted there; 0.65 would
-# give 96.8 %, 69 %, 2 % and 19 %). See knowledge.calibrate for the whole table.
+# least 95 % of the time (95.0 %, with 74 % of answerable questions answered; 5 % of
+# off-topic and 22 % of in-domain-but-not-in-KB questions accepted there; 0.65 would
+# give 95.8 %, 69 %, 2 % and 20 %). See knowledge.calibrate for the whole table.
 DEFAULT_CONFIDENCE_THRESHOLD = 0.6
