@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -57,3 +58,14 @@ def test_unknown_or_out_of_range_scoring_is_refused(tmp_path):
         load_settings(data_dir=tmp_path, scoring={"no_such_weight": 1.0})
     with pytest.raises(ValidationError, match="centroid_weight"):
         load_settings(data_dir=tmp_path, scoring={"centroid_weight": 2.0})
+
+
+def test_the_documented_block_loads_and_states_the_defaults(tmp_path, monkeypatch):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "knowledge.md").read_text(encoding="utf-8")
+    block = next(b for b in doc.split("```toml\n")[1:] if "[scoring]" in b).split("```")[0]
+    config = tmp_path / "digital-teller.toml"
+    config.write_text(block, encoding="utf-8")
+    monkeypatch.setenv("DT_CONFIG_FILE", str(config))
+    settings = load_settings(data_dir=tmp_path / "data")
+    assert ScoringParams(**settings.scoring.overrides()) == ScoringParams()
+    assert settings.handoff_threshold == DEFAULT_CONFIDENCE_THRESHOLD and settings.embedder == "e5-small"
