@@ -6,6 +6,7 @@ every other customer shares.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -22,16 +23,25 @@ class Admission:
 
 
 class RateLimiter:
-    """Sliding-window counter per key; memory stays bounded by pruning idle keys."""
+    """Sliding-window counter per key; memory stays bounded by pruning idle keys.
+
+    Thread-safe: the server admits each connection on a worker thread (a kiosk token is a
+    database lookup, a network round trip with PostgreSQL, which must not hold the event loop).
+    """
 
     def __init__(self, per_minute: int, *, window_s: float = 60.0, max_keys: int = 10_000):
         self.per_minute = per_minute
         self.window_s = window_s
         self.max_keys = max_keys
         self._hits: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
 
     def allow(self, key: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
+        with self._lock:
+            return self._allow(key, now)
+
+    def _allow(self, key: str, now: float) -> bool:
         hits = self._hits.setdefault(key, deque())
         while hits and now - hits[0] >= self.window_s:
             hits.popleft()

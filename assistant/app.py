@@ -153,7 +153,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def session_endpoint(ws: WebSocket) -> None:
         client = ws.client.host if ws.client else "unknown"
         gate: Gate | None = app.state.gate
-        verdict = gate.admit(ws.headers, client) if gate else Admission(False, "models are still loading")
+        # On a worker thread: a kiosk token is looked up in the database (see RateLimiter).
+        verdict = (await asyncio.to_thread(gate.admit, ws.headers, client) if gate
+                   else Admission(False, "models are still loading"))
         await ws.accept()
         svc = app.state.services
         reason = verdict.reason
