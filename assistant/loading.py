@@ -42,8 +42,24 @@ def open_index(settings: Settings, path: Path | None = None):
     """The retrieval index with the configured embedder and scoring (`path`: default the served one)."""
     from knowledge import KnowledgeIndex, load_embedder
 
+    warning = uncalibrated_warning(settings)
+    if warning:
+        log.warning(warning)
     return KnowledgeIndex(path or settings.chroma_dir, load_embedder(settings.embedder),
                           **settings.scoring.overrides())
+
+
+def uncalibrated_warning(settings: Settings) -> str | None:
+    """A warning when the embedder is not the one the default confidence was fitted with and
+    the settings do not bring a fitted confidence of their own."""
+    from knowledge.scoring import FITTED_EMBEDDER
+
+    own = {"bias", "score_slope", "margin_slope"} <= set(settings.scoring.overrides())
+    if settings.embedder == FITTED_EMBEDDER or own:
+        return None
+    return (f"embedder {settings.embedder!r} with the confidence fitted for {FITTED_EMBEDDER!r}: "
+            "hand-off decisions will be off; run `python -m knowledge.calibrate KB.jsonl "
+            f"--embedder {settings.embedder}` and set the [scoring] it prints")
 
 
 def open_knowledge(settings: Settings):

@@ -65,6 +65,9 @@ class ScoringParams:
 
 
 DEFAULT_PARAMS = ScoringParams()
+# The embedder the defaults were fitted with: cosines of another model run on another scale,
+# so with it these coefficients mis-state the confidence (docs/knowledge.md, "Embedders").
+FITTED_EMBEDDER = "e5-small"
 
 # Answer at or above this confidence; below it the responder should hand off.
 # The lowest threshold at which, on the calibration data, answers were right at

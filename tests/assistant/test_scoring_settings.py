@@ -69,3 +69,14 @@ def test_the_documented_block_loads_and_states_the_defaults(tmp_path, monkeypatc
     settings = load_settings(data_dir=tmp_path / "data")
     assert ScoringParams(**settings.scoring.overrides()) == ScoringParams()
     assert settings.handoff_threshold == DEFAULT_CONFIDENCE_THRESHOLD and settings.embedder == "e5-small"
+
+
+def test_another_embedder_without_its_own_confidence_is_warned_about(tmp_path):
+    from assistant.loading import uncalibrated_warning
+
+    assert uncalibrated_warning(load_settings(data_dir=tmp_path)) is None
+    other = load_settings(data_dir=tmp_path, embedder="e5-small+minilm")
+    assert "knowledge.calibrate" in uncalibrated_warning(other)
+    fitted = {"bias": -40.0, "score_slope": 45.0, "margin_slope": 30.0}
+    assert uncalibrated_warning(load_settings(data_dir=tmp_path, embedder="e5-small+minilm",
+                                              scoring=fitted)) is None
