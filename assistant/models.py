@@ -68,8 +68,9 @@ def _minilm_status(_: Path):
 
 
 def _embedder_uses(name: str) -> Callable[[Settings], bool]:
-    # "e5-small+minilm" uses both models.
-    return lambda settings: name in settings.embedder.split("+")
+    from knowledge.embedders import COMBINE  # "e5-small+minilm" uses both models
+
+    return lambda settings: name in settings.embedder.split(COMBINE)
 
 
 def _whisper_base_prepare(cache: Path, show: bool):

@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     top1 = data[: len(answerable), 3].mean()
     print(f"top-1 on held-out questions (clean + noisy): {top1:.3f}  ({len(answerable)} queries)")
     by_kind: dict[str, list[float]] = {}
-    for (_, kind, _), label in zip(answerable, data[:, 3], strict=False):
+    for (_, kind, _), label in zip(answerable, data[: len(answerable), 3], strict=True):
         by_kind.setdefault(kind, []).append(label)
     print("  " + "; ".join(f"{kind}: {int(sum(v))}/{len(v)}" for kind, v in by_kind.items()))
     print(f"fitted: {params}")
