@@ -13,10 +13,10 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.conftest import ARTIFACTS, RunningServer, _free_port
+from tests.web.mic import FAKE_MEDIA, write_mic_file
 
 CHROMIUM = os.environ.get("DT_CHROMIUM", "/usr/bin/chromium")
 BASE_ARGS = [
@@ -122,23 +122,17 @@ def launch(playwright_instance):
 
 @pytest.fixture(scope="session")
 def browser(launch):
-    return launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
+    return launch(FAKE_MEDIA)
 
 
 @pytest.fixture(scope="session")
 def question_wav(tmp_path_factory, speech_bank):
     """`make(text, lang)` → a WAV of the question padded with silence (Chromium loops the file)."""
-    import soundfile as sf
-
     folder = tmp_path_factory.mktemp("fake-mic")
 
     def make(text: str, lang: str, lead_s: float = 0.8, tail_s: float = 25.0) -> Path:
-        speech = speech_bank(text, lang)
-        audio = np.concatenate([np.zeros(int(lead_s * 16000), np.float32), speech * 0.8,
-                                np.zeros(int(tail_s * 16000), np.float32)])
         path = folder / f"question-{lang}-{abs(hash(text)) % 10**8}.wav"
-        sf.write(path, audio, 16000, subtype="PCM_16")
-        return path
+        return write_mic_file(path, speech_bank(text, lang), lead_s, tail_s)
 
     return make
 

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from tests.web.mic import fake_mic_args, restart_mic, start_mic
+
 SAMPLE_JS = """async ([maxMs, stopAt]) => {
   const el = document.getElementById('avatar');
   const seen = new Set();
@@ -81,18 +83,13 @@ def test_web_spoken_question_through_fake_microphone(launch, open_page, web_serv
     # Push-to-talk: a long lead, so the button is held before the question starts however slow the
     # machine (the file restarts when the microphone does, see test_web_customer_speech_bargein.py).
     wav = question_wav(question, lang, lead_s=2.5 if mode == "push_to_talk" else 0.8)
-    browser = launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                      f"--use-file-for-fake-audio-capture={wav}"])
+    browser = launch(fake_mic_args(wav))
     page = open_page(f"{web_server.http}/?lang={lang}", on=browser)
     wait_connected(page)
-    page.click("#mic-toggle")
-    page.wait_for_function("window.teller.mic.active && window.teller.mic.sending", timeout=10_000)
+    start_mic(page)
     if mode == "push_to_talk":
         page.check('input[name="mode"][value="push_to_talk"]')
-        page.click("#mic-toggle")   # off and on again: the file starts over, in push-to-talk mode
-        page.wait_for_function("!window.teller.mic.active", timeout=5_000)
-        page.click("#mic-toggle")
-        page.wait_for_function("window.teller.mic.active && window.teller.mic.sending", timeout=10_000)
+        restart_mic(page)   # the file starts over, in push-to-talk mode
         page.wait_for_selector("#ptt", state="visible")
         page.hover("#ptt")
         page.mouse.down()

@@ -13,28 +13,14 @@ turns the microphone off and on, as a customer would, and the question is heard 
 from __future__ import annotations
 
 import json
-import os
 import time
-from pathlib import Path
 
-import numpy as np
 
+from tests.web.mic import fake_mic_args, restart_mic, start_mic, write_mic_file
 from tests.web.test_web_customer import SAMPLE_JS, events, wait_connected
 
 LONG_QUESTION = "What documents do I need to open an account?"   # the longest English answer, ~17 s
 NEXT_QUESTION = "What are your opening hours?"
-RATE = 16_000
-
-
-def write_mic_file(path: Path, speech: np.ndarray, lead_s: float, tail_s: float = 60.0) -> None:
-    """Replace the fake-microphone file in one step, so capture never reads half a file."""
-    import soundfile as sf
-
-    audio = np.concatenate([np.zeros(int(lead_s * RATE), np.float32), speech * 0.8,
-                            np.zeros(int(tail_s * RATE), np.float32)])
-    tmp = path.with_name(path.stem + ".tmp.wav")
-    sf.write(tmp, audio, RATE, subtype="PCM_16")
-    os.replace(tmp, path)
 
 
 def _json(frame: str) -> dict:
@@ -60,13 +46,11 @@ def test_web_speaking_over_the_answer_barges_in(launch, open_page, web_server, a
     assert first["entry_id"] != second["entry_id"]
     mic_file = tmp_path / "customer.wav"
     write_mic_file(mic_file, speech_bank(LONG_QUESTION, "en"), lead_s=0.8)
-    browser = launch(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                      f"--use-file-for-fake-audio-capture={mic_file}"])
+    browser = launch(fake_mic_args(mic_file))
     page = open_page(f"{web_server.http}/?lang=en", on=browser)
     wait_connected(page)
 
-    page.click("#mic-toggle")
-    page.wait_for_function("window.teller.mic.active && window.teller.mic.sending", timeout=10_000)
+    start_mic(page)
     page.wait_for_function("(id) => document.getElementById('answer-source').dataset.entry === id",
                            arg=first["entry_id"], timeout=90_000)
     # Under a heavy load the first sentence can take tens of seconds to synthesise: wait, don't time.
@@ -77,10 +61,7 @@ def test_web_speaking_over_the_answer_barges_in(launch, open_page, web_server, a
 
     # The customer speaks again while the answer plays.
     write_mic_file(mic_file, speech_bank(NEXT_QUESTION, "en"), lead_s=0.4)
-    page.click("#mic-toggle")
-    page.wait_for_function("!window.teller.mic.active", timeout=5_000)
-    page.click("#mic-toggle")
-    page.wait_for_function("window.teller.mic.active && window.teller.mic.sending", timeout=10_000)
+    restart_mic(page)
 
     page.wait_for_function("window.teller.bargeIns.length > 0", timeout=20_000)
     cut = page.evaluate("window.teller.bargeIns[0]")
