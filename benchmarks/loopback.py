@@ -1,7 +1,8 @@
-"""The app served by uvicorn on a 127.0.0.1 port in a daemon thread, for the benchmarks.
+"""The app served by uvicorn on a 127.0.0.1 port in a daemon thread, for the benchmarks (and
+the tests, whose `RunningServer` is this class).
 
-Benchmarks only ever talk to loopback; the port is free and chosen first, so a page benchmark
-can allow its own origin before the app is built.
+Only loopback is ever used; the port can be chosen first, so a page can allow its own origin
+before the app is built, and a restarted server can come back on the same port.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class LoopbackServer:
         self.port = port or free_port()
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     ws_max_size=ws_max_size, lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, name="bench-uvicorn", daemon=True)
+        self.thread = threading.Thread(target=self.server.run, name="loopback-uvicorn", daemon=True)
 
     @property
     def url(self) -> str:

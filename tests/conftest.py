@@ -10,14 +10,12 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI does: see assistant/cli.py
 
-import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from benchmarks.loopback import LoopbackServer
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -70,40 +68,12 @@ def trim_silence(audio: np.ndarray, threshold: float = 0.01) -> np.ndarray:
     return audio[loud[0]: loud[-1] + 1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class RunningServer:
-    """uvicorn on a loopback port in a thread, serving the shared services."""
-
-    def __init__(self, app, ws_max_size: int):
-        import uvicorn
-
-        self.port = _free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                ws_max_size=ws_max_size, lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+class RunningServer(LoopbackServer):
+    """uvicorn on a loopback port in a thread (the benchmarks' server), with the tests' URLs."""
 
     @property
     def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.url
 
     @property
     def ws(self) -> str:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, RunningServer, _free_port
+from benchmarks.loopback import free_port
+from tests.conftest import ARTIFACTS, RunningServer
 from tests.web.mic import FAKE_MEDIA, write_mic_file
 
 CHROMIUM = os.environ.get("DT_CHROMIUM", "/usr/bin/chromium")
@@ -35,33 +36,19 @@ def _chromium_path() -> str | None:
 # ---------------------------------------------------------------- the app on a chosen port
 
 
-class PortServer(RunningServer):
-    """RunningServer on a port chosen by the caller (so a restart can reuse it)."""
-
-    def __init__(self, app, ws_max_size: int, port: int):
-        import uvicorn
-
-        self.port = port
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                ws_max_size=ws_max_size, lifespan="on")
-        self.server = uvicorn.Server(config)
-        import threading
-
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-
 @pytest.fixture(scope="session")
 def web_server_factory(settings, services):
-    """`start(port=None)` → a started PortServer whose settings allow the page's own origin."""
+    """`start(port=None)` → a started RunningServer whose settings allow the page's own origin
+    (a port chosen by the caller lets a restart reuse it)."""
     from assistant.app import create_app
 
-    started: list[PortServer] = []
+    started: list[RunningServer] = []
 
-    def start(port: int | None = None) -> PortServer:
-        port = port or _free_port()
+    def start(port: int | None = None) -> RunningServer:
+        port = port or free_port()
         origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
         changed = settings.model_copy(update={"allowed_origins": origins})
-        srv = PortServer(create_app(changed, services), ws_max_size=4 * changed.limits.max_frame_bytes, port=port)
+        srv = RunningServer(create_app(changed, services), ws_max_size=4 * changed.limits.max_frame_bytes, port=port)
         srv.__enter__()
         started.append(srv)
         return srv
@@ -94,7 +81,9 @@ def ask(web_server):
 # ---------------------------------------------------------------- the browser
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running on the main
+# thread while it is open, and any later test that calls asyncio.run() would fail under it.
+@pytest.fixture(scope="module")
 def playwright_instance():
     path = _chromium_path()
     if path is None:
@@ -104,7 +93,7 @@ def playwright_instance():
         yield pw
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def launch(playwright_instance):
     """`launch(extra_args)` → a Chromium browser (closed at the end of the session)."""
     browsers = []
@@ -120,7 +109,7 @@ def launch(playwright_instance):
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(launch):
     return launch(FAKE_MEDIA)
 
