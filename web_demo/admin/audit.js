@@ -1,7 +1,7 @@
 // The audit log (reviewers and admins) and the hash-chain check (admins). Details are shown as
 // JSON text: they can hold entry bodies and customers' questions, which are never markup.
 
-import { $, el, fmtTime, replace, table } from "./dom.js";
+import { $, el, fmtTime, onSubmit, replace, table } from "./dom.js";
 
 let last = null;
 
@@ -56,10 +56,7 @@ async function verify(ctx) {
 export const auditView = {
   section: "view-audit",
   mount(ctx) {
-    $("audit-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      load(ctx).catch((err) => ctx.flash(ctx.errorText(err), "error"));
-    });
+    onSubmit("audit-form", () => load(ctx), ctx);
     $("audit-verify").addEventListener("click", () => verify(ctx));
   },
   show: load,

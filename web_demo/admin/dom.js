@@ -42,6 +42,14 @@ export function replace(node, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
+/** The form's submit runs `action` instead of navigating; a failure it does not handle is flashed. */
+export function onSubmit(id, action, ctx) {
+  $(id).addEventListener("submit", (event) => {
+    event.preventDefault();
+    Promise.resolve(action()).catch((err) => ctx.flash(ctx.errorText(err), "error"));
+  });
+}
+
 export function fmtTime(value, lang) {
   if (value === null || value === undefined || value === "") return "";
   const date = typeof value === "number" ? new Date(value * 1000) : new Date(value);

@@ -1,7 +1,7 @@
 // One entry: the bilingual form (both languages side by side), submit, request deletion, and its
 // version history with a diff between any two versions and rollback to an earlier approved one.
 
-import { $, el, fmtTime, replace, table } from "./dom.js";
+import { $, el, fmtTime, onSubmit, replace, table } from "./dom.js";
 import { renderDiff } from "./diff.js";
 import { diffLabels, kindName, statusName } from "./i18n.js";
 
@@ -186,7 +186,7 @@ function rollback(ctx, to) {
 export const editorView = {
   section: "view-editor",
   mount(ctx) {
-    $("entry-form").addEventListener("submit", (event) => { event.preventDefault(); save(ctx, false); });
+    onSubmit("entry-form", () => save(ctx, false), ctx);
     $("e-save-submit").addEventListener("click", () => save(ctx, true));
     $("e-submit-head").addEventListener("click", () => guarded(ctx, async () => {
       const made = await ctx.api.submit(state.id, state.record.head_version);
@@ -200,7 +200,7 @@ export const editorView = {
       ctx.flash(ctx.t("delete_requested", made.version), "ok");
     }));
     $("e-reload").addEventListener("click", () => guarded(ctx, () => load(ctx, state.id)));
-    $("history-compare").addEventListener("submit", (event) => { event.preventDefault(); showDiff(ctx); });
+    onSubmit("history-compare", () => showDiff(ctx), ctx);
   },
   show: load,
   relabel(ctx) {

@@ -1,7 +1,7 @@
 // The entry list: server-side search (substring), status and tag; the language filter runs here,
 // on the head versions already fetched, since it only asks which languages an entry covers.
 
-import { $, el, fmtTime, replace, table } from "./dom.js";
+import { $, el, fmtTime, onSubmit, replace, table } from "./dom.js";
 import { statusName } from "./i18n.js";
 
 let rows = [];
@@ -69,10 +69,7 @@ async function load(ctx) {
 export const entriesView = {
   section: "view-entries",
   mount(ctx) {
-    $("entry-filters").addEventListener("submit", (event) => {
-      event.preventDefault();
-      load(ctx).catch((err) => ctx.flash(ctx.errorText(err), "error"));
-    });
+    onSubmit("entry-filters", () => load(ctx), ctx);
     for (const id of ["f-status", "f-tag"]) {
       $(id).addEventListener("change", () => load(ctx).catch((err) => ctx.flash(ctx.errorText(err), "error")));
     }

@@ -1,6 +1,6 @@
 // "Test a question" (what the live index would find, with scores) and the knowledge-gaps report.
 
-import { $, el, fmtNumber, fmtTime, replace, table } from "./dom.js";
+import { $, el, fmtNumber, fmtTime, onSubmit, replace, table } from "./dom.js";
 
 let lastTest = null;
 let lastGaps = null;
@@ -85,7 +85,7 @@ async function loadGaps(ctx) {
 export const testView = {
   section: "view-test",
   mount(ctx) {
-    $("test-form").addEventListener("submit", (event) => { event.preventDefault(); runTest(ctx); });
+    onSubmit("test-form", () => runTest(ctx), ctx);
   },
   show() { $("test-q").focus(); },
   relabel: renderTest,
@@ -94,10 +94,7 @@ export const testView = {
 export const gapsView = {
   section: "view-gaps",
   mount(ctx) {
-    $("gaps-form").addEventListener("submit", (event) => {
-      event.preventDefault();
-      loadGaps(ctx).catch((err) => ctx.flash(ctx.errorText(err), "error"));
-    });
+    onSubmit("gaps-form", () => loadGaps(ctx), ctx);
   },
   show: loadGaps,
   relabel: renderGaps,

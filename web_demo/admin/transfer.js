@@ -1,7 +1,7 @@
 // Import (a JSONL or CSV file, validated whole by the server: one bad row and nothing is written)
 // and export of the served entries.
 
-import { $, download, el, replace } from "./dom.js";
+import { $, download, el, onSubmit, replace } from "./dom.js";
 
 function formatOf(name, chosen) {
   if (chosen !== "auto") return chosen;
@@ -59,7 +59,7 @@ async function runExport(ctx, format) {
 export const transferView = {
   section: "view-transfer",
   mount(ctx) {
-    $("import-form").addEventListener("submit", (event) => { event.preventDefault(); runImport(ctx); });
+    onSubmit("import-form", () => runImport(ctx), ctx);
     $("export-jsonl").addEventListener("click", () => runExport(ctx, "jsonl"));
     $("export-csv").addEventListener("click", () => runExport(ctx, "csv"));
   },
