@@ -49,8 +49,11 @@ def sync(store: KnowledgeStore, index: KnowledgeIndex, *, seed_file: str | Path 
     seeded = seed_if_empty(store, seed_file) if seed_file is not None else 0
     report = index.build(store.served_entries(), force=force)
     if not report.reused:
-        log.warning("knowledge index differed from the store: %d questions embedded, %d entries removed",
-                    report.embedded, report.removed)
+        # Building right after seeding, or on request, is expected; otherwise the index had drifted.
+        level, what = ((logging.INFO, "built from the store") if seeded or force
+                       else (logging.WARNING, "differed from the store"))
+        log.log(level, "knowledge index %s: %d questions embedded, %d entries removed",
+                what, report.embedded, report.removed)
     return SyncReport(seeded, report, drift=not report.reused)
 
 
