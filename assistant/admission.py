@@ -1,5 +1,9 @@
 """Who may open a session: kiosks by token, the web demo anonymously from allowed origins.
 
+The page this server serves is always an allowed origin, whatever host and port it listens on:
+a browser's `Origin` naming the very host the request was sent to (`Host`) is the same-origin
+case. Configured origins (a bank's own site embedding the teller) add to that.
+
 Anonymous sessions are rate-limited per client address so one page cannot exhaust the CPU that
 every other customer shares.
 """
@@ -57,6 +61,17 @@ class RateLimiter:
             del self._hits[key]
 
 
+def same_origin(origin: str, host: str) -> bool:
+    """True when `origin` (scheme://host[:port]) names the host the request was addressed to.
+
+    Either scheme: behind a TLS-terminating proxy the page is https while the proxy forwards
+    the original `Host`. A non-browser client can forge both headers, which is why anonymous
+    sessions are also rate-limited; the check stops other sites' pages, not scripts.
+    """
+    scheme, sep, rest = origin.partition("://")
+    return bool(sep and host) and scheme.lower() in ("http", "https") and rest.lower() == host.strip().lower()
+
+
 class Gate:
     def __init__(self, kiosks: KioskRegistry, *, allowed_origins: list[str], allow_anonymous: bool,
                  limiter: RateLimiter):
@@ -78,7 +93,7 @@ class Gate:
         if not self._allow_anonymous:
             return Admission(False, "a kiosk token is required")
         origin = headers.get("origin", "").rstrip("/")
-        if origin not in self._origins:
+        if origin not in self._origins and not same_origin(origin, headers.get("host", "")):
             return Admission(False, "origin not allowed")
         if not self._limiter.allow(client_host):
             return Admission(False, "too many sessions from this address; try again in a minute")

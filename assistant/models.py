@@ -76,11 +76,13 @@ def _embedder_uses(name: str) -> Callable[[Settings], bool]:
 def _whisper_base_prepare(cache: Path, show: bool):
     from .whisper_models import prepare_whisper_base
 
+    # `is None`, never truthiness: a tqdm bar with no total yet refuses bool() (the first run of
+    # `digital-teller models` on a fresh machine crashed on exactly that).
     bar = _byte_bar("whisper-base") if show else None
     try:
-        return prepare_whisper_base(cache, bar.update_to if bar else None)
+        return prepare_whisper_base(cache, None if bar is None else bar.update_to)
     finally:
-        if bar:
+        if bar is not None:
             bar.close()
 
 

@@ -92,7 +92,9 @@ class Settings(BaseSettings):
     knowledge_file: Path | None = Field(None, description="JSONL seed; default: the bundled demo knowledge base")
     database_url: str = Field("", description="knowledge store: empty = SQLite file in data_dir; postgresql://... = PostgreSQL")
 
-    allowed_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="other origins allowed to open anonymous sessions; the page this server serves is always allowed")
     allow_anonymous: bool = True
     presynthesize: bool = Field(True, description="synthesise every approved answer into the disk cache after start-up")
     partial_interval_ms: int = Field(1000, ge=200, description="at most one partial transcript this often")

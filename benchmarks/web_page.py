@@ -57,11 +57,10 @@ LEAD_S, TAIL_S = 0.5, 40.0
 
 
 def page_server(settings, services) -> LoopbackServer:
-    """The app on a loopback port chosen first, so the page's own origin can be allowed."""
+    """The app on a free loopback port (the server admits its own page on any port)."""
     from assistant.app import create_app
 
     port = free_port()
-    settings = settings.model_copy(update={"allowed_origins": [f"http://127.0.0.1:{port}"]})
     return LoopbackServer(create_app(settings, services), ws_max_size=4 * settings.limits.max_frame_bytes, port=port)
 
 

@@ -48,7 +48,7 @@ def test_missing_models_stop_start_up_with_a_clear_message(tmp_path, capsys):
     assert "cannot start" in err and "digital-teller models" in err
 
 
-def test_anonymous_sessions_are_rate_limited_per_address(server_with):
+async def test_anonymous_sessions_are_rate_limited_per_address(server_with):
     import websockets
 
     with server_with(anon_sessions_per_minute=2) as srv:
@@ -63,7 +63,7 @@ def test_anonymous_sessions_are_rate_limited_per_address(server_with):
                 await c.close()
             return code, reason
 
-        code, reason = asyncio.run(scenario())
+        code, reason = await scenario()
     assert code == 1008 and "too many" in reason
 
 

@@ -48,8 +48,8 @@ def test_an_approved_edit_is_what_the_customer_hears_next(server, services):
     assert stale.status_code == 409
 
 
-def test_served_answers_are_audited_with_entry_version_and_channel(server, services):
-    created = asyncio.run(ask_typed(server.ws, "Is there an annual fee for my card?", language="en")).first(
+async def test_served_answers_are_audited_with_entry_version_and_channel(server, services):
+    created = (await ask_typed(server.ws, "Is there an annual fee for my card?", language="en")).first(
         "response.created")
     audit = services.kb_store.audit
     record = None
@@ -57,7 +57,7 @@ def test_served_answers_are_audited_with_entry_version_and_channel(server, servi
         record = audit.find_served(created["response_id"])
         if record:
             break
-        asyncio.run(asyncio.sleep(0.05))
+        await asyncio.sleep(0.05)
     assert record is not None
     assert record.details["entry_id"] == created["entry_id"] == "card-annual-fee"
     assert record.actor == "web" and record.details["entry_version"] >= 1

@@ -5,6 +5,8 @@ import hashlib
 import sqlite3
 from contextlib import closing
 
+import pytest
+
 from assistant.admission import Gate, RateLimiter
 from assistant.cli import main
 from assistant.kiosks import TOKEN_PREFIX, KioskRegistry
@@ -54,6 +56,24 @@ def test_gate_admits_kiosks_and_allowed_origins_only(tmp_path):
     refused = gate.admit({"origin": "https://evil.example"}, "1.1.1.1")
     assert not refused.allowed and "origin" in refused.reason
     assert not gate.admit({}, "1.1.1.1").allowed
+
+
+@pytest.mark.parametrize("origin,host,allowed", [
+    ("http://127.0.0.1:8123", "127.0.0.1:8123", True),        # the page served on another port
+    ("http://Teller.Bank.example", "teller.bank.example", True),  # host names are case-insensitive
+    ("https://teller.bank.example", "teller.bank.example", True),  # behind a TLS-terminating proxy
+    ("http://127.0.0.1:8124", "127.0.0.1:8123", False),       # another port is another origin
+    ("http://evil.example", "127.0.0.1:8123", False),
+    ("ftp://127.0.0.1:8123", "127.0.0.1:8123", False),
+    ("127.0.0.1:8123", "127.0.0.1:8123", False),              # no scheme: not an origin
+    ("null", "", False),
+    ("", "", False),
+])
+def test_the_servers_own_page_is_always_an_allowed_origin(tmp_path, origin, host, allowed):
+    reg = KioskRegistry(open_database(tmp_path / "t.db"))
+    gate = Gate(reg, allowed_origins=[], allow_anonymous=True, limiter=RateLimiter(100))
+    verdict = gate.admit({"origin": origin, "host": host}, "1.1.1.1")
+    assert verdict.allowed is allowed and (allowed or verdict.reason == "origin not allowed")
 
 
 def test_anonymous_sessions_are_rate_limited_per_address(tmp_path):

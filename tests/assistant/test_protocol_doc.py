@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import re
@@ -48,7 +47,7 @@ def test_every_error_code_is_documented():
         assert f"`{code}`" in DOC, code
 
 
-def test_sample_exchange_replays_against_the_server(server):
+async def test_sample_exchange_replays_against_the_server(server):
     steps = [json.loads(line) for line in blocks("exchange")[0].strip().splitlines()]
 
     async def replay():
@@ -67,4 +66,4 @@ def test_sample_exchange_replays_against_the_server(server):
             assert got == step["server"], (step, got)
         await client.close()
 
-    asyncio.run(replay())
+    await replay()

@@ -3,7 +3,6 @@ answer's language; on the wire in `response.created` and in `POST /v1/ask`."""
 
 from __future__ import annotations
 
-import asyncio
 from types import SimpleNamespace
 
 import httpx
@@ -89,18 +88,18 @@ def assert_follow_ups(related, cited, language):
     ("What documents do I need to open an account?", "en", "account-documents", "open-account"),
     ("开户需要带什么证件", "zh", "account-documents", "foreigner-account"),
 ])
-def test_ask_and_response_created_carry_the_same_follow_ups(server, question, language, cited, expected):
+async def test_ask_and_response_created_carry_the_same_follow_ups(server, question, language, cited, expected):
     body = httpx.post(f"{server.http}/v1/ask", json={"text": question, "language": language}, timeout=60).json()
     assert body["entry_id"] == cited, body
     assert_follow_ups(body["related"], cited, language)
     assert expected in [r["id"] for r in body["related"]], body["related"]
-    ex = asyncio.run(ask_typed(server.ws, question, language=language))
+    ex = await ask_typed(server.ws, question, language=language)
     created = ex.first("response.created")
     assert created["entry_id"] == cited and created["related"] == body["related"]
 
 
-def test_no_follow_ups_when_the_customer_asks_for_a_person(server):
+async def test_no_follow_ups_when_the_customer_asks_for_a_person(server):
     body = httpx.post(f"{server.http}/v1/ask", json={"text": "转人工"}, timeout=60).json()
     assert body["handoff"] and body["related"] == []
-    ex = asyncio.run(ask_typed(server.ws, "转人工"))
+    ex = await ask_typed(server.ws, "转人工")
     assert ex.first("response.created")["related"] == []

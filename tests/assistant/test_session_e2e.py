@@ -49,9 +49,9 @@ async def voice_turn(server, audio, **config):
         await client.close()
 
 
-def test_spoken_english_question_gets_a_cited_spoken_answer(server, speech_bank):
+async def test_spoken_english_question_gets_a_cited_spoken_answer(server, speech_bank):
     audio = speech_bank("How do I report a lost bank card?", "en")
-    ex = asyncio.run(voice_turn(server, audio, language="en"))
+    ex = await voice_turn(server, audio, language="en")
     kinds = [e["type"] for e in ex.events]
     assert kinds.index("input_audio_buffer.speech_started") < kinds.index("transcript.final")
     final = ex.first("transcript.final")
@@ -65,9 +65,9 @@ def test_spoken_english_question_gets_a_cited_spoken_answer(server, speech_bank)
     assert_visemes_cover_audio(ex)
 
 
-def test_spoken_mandarin_question_is_simplified_and_answered_in_mandarin(server, speech_bank):
+async def test_spoken_mandarin_question_is_simplified_and_answered_in_mandarin(server, speech_bank):
     audio = speech_bank("我的银行卡丢了，怎么挂失？", "zh")
-    ex = asyncio.run(voice_turn(server, audio, language="zh"))
+    ex = await voice_turn(server, audio, language="zh")
     final = ex.first("transcript.final")
     assert HAN.search(final["text"]) and not (set(final["text"]) & TRADITIONAL_ONLY)
     assert final["language"] == "zh"
@@ -77,10 +77,10 @@ def test_spoken_mandarin_question_is_simplified_and_answered_in_mandarin(server,
     assert_visemes_cover_audio(ex)
 
 
-def test_partial_transcripts_arrive_while_a_long_question_is_spoken(server, speech_bank):
+async def test_partial_transcripts_arrive_while_a_long_question_is_spoken(server, speech_bank):
     audio = speech_bank("I would like to know how I can transfer money to an account at another bank, "
                         "and how long the transfer usually takes to arrive.", "en")
-    ex = asyncio.run(voice_turn(server, audio, language="en"))
+    ex = await voice_turn(server, audio, language="en")
     partials = ex.of("transcript.partial")
     assert partials, "no partial transcript for a long question"
     kinds = [e["type"] for e in ex.events]
@@ -92,7 +92,7 @@ def test_partial_transcripts_arrive_while_a_long_question_is_spoken(server, spee
     ("I lost my bank card yesterday,", "how do I report it?", "en", ("yesterday", "report")),
     ("我的银行卡昨天丢了，", "请问怎么挂失？", "zh", ("丢", "挂")),
 ])
-def test_a_pause_between_clauses_gets_one_answer_after_the_second(server, speech_bank, first, second, language, expect):
+async def test_a_pause_between_clauses_gets_one_answer_after_the_second(server, speech_bank, first, second, language, expect):
     pause = np.zeros(int(16000 * 0.7), np.float32)
     audio = np.concatenate([speech_bank(first, language), pause, speech_bank(second, language)])
 
@@ -110,7 +110,7 @@ def test_a_pause_between_clauses_gets_one_answer_after_the_second(server, speech
         await client.close()
         return ex, extra
 
-    ex, extra = asyncio.run(scenario())
+    ex, extra = await scenario()
     assert len(ex.of("response.created")) == 1
     assert ex.first("response.done")["interrupted"] is False
     assert not [e for e in extra if e["type"] == "response.created"]
@@ -119,7 +119,7 @@ def test_a_pause_between_clauses_gets_one_answer_after_the_second(server, speech
     assert ex.time_of("response.created") > ex.speech_end_sent
 
 
-def test_barge_in_cancels_the_answer_and_the_new_turn_is_answered(server, speech_bank):
+async def test_barge_in_cancels_the_answer_and_the_new_turn_is_answered(server, speech_bank):
     long_question = speech_bank("How do I send money abroad?", "en")
     interruption = speech_bank("What are your opening hours?", "en")
 
@@ -136,7 +136,7 @@ def test_barge_in_cancels_the_answer_and_the_new_turn_is_answered(server, speech
         await client.close()
         return first, second
 
-    first, second = asyncio.run(scenario())
+    first, second = await scenario()
     old_id = first.first("response.created")["response_id"]
     dones = {e["response_id"]: e for e in second.of("response.done")}
     assert dones[old_id]["interrupted"] is True
@@ -146,7 +146,7 @@ def test_barge_in_cancels_the_answer_and_the_new_turn_is_answered(server, speech
     assert dones[new[0]["response_id"]]["interrupted"] is False
 
 
-def test_push_to_talk_waits_for_commit(server, speech_bank):
+async def test_push_to_talk_waits_for_commit(server, speech_bank):
     audio = speech_bank("What is your customer service number?", "en")
 
     async def scenario():
@@ -166,7 +166,7 @@ def test_push_to_talk_waits_for_commit(server, speech_bank):
         await client.close()
         return early, ex
 
-    early, ex = asyncio.run(scenario())
+    early, ex = await scenario()
     assert not [e for e in early if e["type"] in ("transcript.final", "response.created")]
     assert "input_audio_buffer.speech_started" in [e["type"] for e in early]
     assert ex.first("response.created")["entry_id"] == "customer-hotline"
@@ -176,8 +176,8 @@ def test_push_to_talk_waits_for_commit(server, speech_bank):
     ("How do I activate my new credit card?", "card-activation", "en"),
     ("手机银行登录密码忘了怎么办", "app-password-reset", "zh"),
 ])
-def test_typed_question_gets_a_spoken_answer(server, text, entry, language):
-    ex = asyncio.run(ask_typed(server.ws, text))
+async def test_typed_question_gets_a_spoken_answer(server, text, entry, language):
+    ex = await ask_typed(server.ws, text)
     created = ex.first("response.created")
     assert created["entry_id"] == entry and created["language"] == language
     assert not ex.of("transcript.final")
@@ -190,13 +190,13 @@ def test_typed_question_gets_a_spoken_answer(server, text, entry, language):
     ("What's the weather like on Mars tonight?", "en"),
     ("给我讲个笑话吧", "zh"),
 ])
-def test_hand_off_when_asked_or_unsure(server, text, language):
-    created = asyncio.run(ask_typed(server.ws, text)).first("response.created")
+async def test_hand_off_when_asked_or_unsure(server, text, language):
+    created = await ask_typed(server.ws, text)).first("response.created"
     assert created["handoff"] is True and created["entry_id"] is None
     assert created["language"] == language and created["kind"] == "handoff"
 
 
-def test_wealth_answer_carries_its_disclosure_to_the_end_despite_barge_in(server):
+async def test_wealth_answer_carries_its_disclosure_to_the_end_despite_barge_in(server):
     async def scenario():
         client = await TellerClient.connect(server.ws)
         await client.configure(language="zh")
@@ -208,7 +208,7 @@ def test_wealth_answer_carries_its_disclosure_to_the_end_despite_barge_in(server
         await client.close()
         return created, ex
 
-    created, ex = asyncio.run(scenario())
+    created, ex = await scenario()
     assert created["entry_id"] == "wealth-products" and "理财非存款" in created["disclosure"]
     done = ex.first("response.done")
     assert done["interrupted"] is True and done["heard_ms"] == 300
@@ -216,7 +216,7 @@ def test_wealth_answer_carries_its_disclosure_to_the_end_despite_barge_in(server
     assert fixed, "the disclosure was cut by the cancel"
 
 
-def test_one_sessions_turn_does_not_block_another_session(server, services, speech_bank):
+async def test_one_sessions_turn_does_not_block_another_session(server, services, speech_bank):
     """While session A's speech is being transcribed (in a worker thread), session B still gets pongs."""
     import time
 
@@ -254,7 +254,7 @@ def test_one_sessions_turn_does_not_block_another_session(server, services, spee
 
     services.transcriber.transcribe = recording
     try:
-        ex, pongs = asyncio.run(scenario())
+        ex, pongs = await scenario()
     finally:
         del services.transcriber.transcribe
     assert ex.first("response.created")["entry_id"] == "account-documents"

@@ -30,7 +30,7 @@ async def errors_for(server, frames, *, configure=False):
     return codes, pong
 
 
-def test_bad_messages_get_stable_codes_and_the_session_survives(server):
+async def test_bad_messages_get_stable_codes_and_the_session_survives(server):
     frames = [
         "this is not json",
         json.dumps([1, 2, 3]),
@@ -43,33 +43,33 @@ def test_bad_messages_get_stable_codes_and_the_session_survives(server):
         json.dumps({"type": "input_audio_buffer.commit"}),
         json.dumps({"type": "session.update", "session": {"voice": "no-such-voice"}}),
     ]
-    codes, pong = asyncio.run(errors_for(server, frames, configure=True))
+    codes, pong = await errors_for(server, frames, configure=True)
     assert codes == ["invalid_json", "invalid_event", "invalid_event", "invalid_event", "unknown_event",
                      "text_too_long", "invalid_audio", "no_active_response", "nothing_to_commit", "invalid_event"]
     assert pong["id"] == "alive"
 
 
-def test_audio_before_session_update_is_refused(server):
+async def test_audio_before_session_update_is_refused(server):
     frames = [b"\x00\x00" * 320,
               json.dumps({"type": "input_audio_buffer.append", "audio": base64.b64encode(b"\0\0").decode()}),
               json.dumps({"type": "input_audio_buffer.commit"})]
-    codes, _ = asyncio.run(errors_for(server, frames))
+    codes, _ = await errors_for(server, frames)
     assert codes == ["session_not_configured"] * 3
 
 
-def test_huge_frames_are_refused_without_ending_the_session(server, settings):
+async def test_huge_frames_are_refused_without_ending_the_session(server, settings):
     limit = settings.limits.max_frame_bytes
     frames = [b"\x00" * (limit + 2), json.dumps({"type": "input_text", "text": "a" * (limit + 10)})]
-    codes, _ = asyncio.run(errors_for(server, frames, configure=True))
+    codes, _ = await errors_for(server, frames, configure=True)
     assert codes == ["frame_too_large", "frame_too_large"]
 
 
-def test_odd_length_pcm_is_invalid_audio(server):
-    codes, _ = asyncio.run(errors_for(server, [b"\x00" * 321], configure=True))
+async def test_odd_length_pcm_is_invalid_audio(server):
+    codes, _ = await errors_for(server, [b"\x00" * 321], configure=True)
     assert codes == ["invalid_audio"]
 
 
-def test_a_frame_beyond_the_transport_cap_closes_with_1009(server, settings):
+async def test_a_frame_beyond_the_transport_cap_closes_with_1009(server, settings):
     async def scenario():
         client = await TellerClient.connect(server.ws)
         await client.ws.send(b"\x00" * (4 * settings.limits.max_frame_bytes + 2))
@@ -77,10 +77,10 @@ def test_a_frame_beyond_the_transport_cap_closes_with_1009(server, settings):
             await client.recv(timeout=10)
         return info.value.rcvd.code if info.value.rcvd else None
 
-    assert asyncio.run(scenario()) == 1009
+    assert await scenario() == 1009
 
 
-def test_endless_garbage_closes_the_session_with_1008(server):
+async def test_endless_garbage_closes_the_session_with_1008(server):
     async def scenario():
         client = await TellerClient.connect(server.ws)
         for _ in range(60):
@@ -90,7 +90,7 @@ def test_endless_garbage_closes_the_session_with_1008(server):
                 await client.recv(timeout=10)
         return info.value.rcvd.code
 
-    assert asyncio.run(scenario()) == 1008
+    assert await scenario() == 1008
 
 
 async def closed_with(url, **kwargs):
@@ -105,12 +105,12 @@ async def closed_with(url, **kwargs):
     return None, None
 
 
-def test_unknown_origin_is_refused_with_1008(server):
-    code, reason = asyncio.run(closed_with(server.ws, origin="https://phishing.example"))
+async def test_unknown_origin_is_refused_with_1008(server):
+    code, reason = await closed_with(server.ws, origin="https://phishing.example")
     assert code == 1008 and "origin" in reason
 
 
-def test_kiosk_token_admits_and_revocation_refuses_next_connect(server, settings):
+async def test_kiosk_token_admits_and_revocation_refuses_next_connect(server, settings):
     registry = KioskRegistry(open_database(settings.knowledge_db))  # as the CLI opens it
     token = registry.add("e2e-kiosk")
 
@@ -121,15 +121,15 @@ def test_kiosk_token_admits_and_revocation_refuses_next_connect(server, settings
         await client.close()
         return pong
 
-    assert asyncio.run(connect_ok())["id"] == 1
+    assert (await connect_ok())["id"] == 1
     registry.revoke("e2e-kiosk")
-    code, reason = asyncio.run(closed_with(server.ws, additional_headers={"Authorization": f"Bearer {token}"}))
+    code, reason = await closed_with(server.ws, additional_headers={"Authorization": f"Bearer {token}"})
     assert code == 1008 and "revoked" in reason
-    code, _ = asyncio.run(closed_with(server.ws, additional_headers={"Authorization": "Bearer dtk_forged"}))
+    code, _ = await closed_with(server.ws, additional_headers={"Authorization": "Bearer dtk_forged"})
     assert code == 1008
 
 
-def test_idle_sessions_are_closed_with_a_reason(server_with):
+async def test_idle_sessions_are_closed_with_a_reason(server_with):
     with server_with(idle_timeout_s=1.5) as srv:
         async def scenario():
             client = await TellerClient.connect(srv.ws)
@@ -137,12 +137,11 @@ def test_idle_sessions_are_closed_with_a_reason(server_with):
                 await client.recv(timeout=10)
             return info.value.rcvd.code, info.value.rcvd.reason
 
-        code, reason = asyncio.run(scenario())
+        code, reason = await scenario()
     assert code == 1000 and reason == "idle timeout"
 
 
-def test_an_overlong_turn_is_refused_then_answered(server_with, speech_bank):
-    import numpy as np
+async def test_an_overlong_turn_is_refused_then_answered(server_with, speech_bank):
 
     speech = speech_bank("I would like to ask how I can open a new savings account at your bank, please.", "en")
     with server_with(max_utterance_s=2.0) as srv:
@@ -153,7 +152,7 @@ def test_an_overlong_turn_is_refused_then_answered(server_with, speech_bank):
             await client.close()
             return ex
 
-        ex = asyncio.run(scenario())
+        ex = await scenario()
     assert len(speech) / 16000 > 2.5
     assert ex.first("error")["code"] == "utterance_too_long"
     kinds = [e["type"] for e in ex.events]

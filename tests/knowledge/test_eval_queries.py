@@ -4,7 +4,6 @@ on the demo index, on a `--kb` file and on the served index of a data directory.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

@@ -38,16 +38,15 @@ def _chromium_path() -> str | None:
 
 @pytest.fixture(scope="session")
 def web_server_factory(settings, services):
-    """`start(port=None)` → a started RunningServer whose settings allow the page's own origin
-    (a port chosen by the caller lets a restart reuse it)."""
+    """`start(port=None)` → a started RunningServer on a free (or the caller's) port; no origin is
+    configured, so every page test also proves the server admits its own page on any port."""
     from assistant.app import create_app
 
     started: list[RunningServer] = []
 
     def start(port: int | None = None) -> RunningServer:
         port = port or free_port()
-        origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
-        changed = settings.model_copy(update={"allowed_origins": origins})
+        changed = settings.model_copy(update={"allowed_origins": []})
         srv = RunningServer(create_app(changed, services), ws_max_size=4 * changed.limits.max_frame_bytes, port=port)
         srv.__enter__()
         started.append(srv)
