@@ -22,7 +22,7 @@ from knowledge.staff_api import router as staff_router
 
 from .admission import Admission, Gate, RateLimiter
 from .kiosks import KioskRegistry
-from .responder import detect_language
+from .answering import question_language
 from .services import ServerBusy, Services
 from .session import Session
 from .settings import Settings
@@ -133,21 +133,13 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         limit = settings.limits.max_text_chars
         if len(body.text) > limit:
             raise HTTPException(413, f"text longer than {limit} characters")
-        language = body.language or (settings.language if settings.language != "auto" else detect_language(body.text))
+        language = question_language(body.text, body.language, settings.language)
         try:
-            candidates, retrieval_s = await svc.inference.run("light", svc.responder.retrieve, body.text)
+            answer = await svc.answerer.answer(body.text, language)
+            response_id = await svc.answerer.served(body.text, answer, channel="ask")
         except ServerBusy as exc:
             raise HTTPException(503, str(exc)) from None
-        svc.metrics.observe("retrieval", retrieval_s)
-        answer = svc.responder.answer(body.text, language, candidates, retrieval_s)
-        svc.metrics.turns.labels(outcome=answer.kind, language=answer.language).inc()
-        out = svc.responder.to_json(answer)
-        out["response_id"] = await svc.inference.run(
-            "light", svc.record_served, question=body.text, channel="ask", language=answer.language,
-            kind=answer.kind, handoff=answer.handoff, confidence=answer.confidence, entry_id=answer.entry_id,
-            entry_version=answer.entry_version, candidates=list(answer.candidates),
-        )
-        return out
+        return {**svc.responder.to_json(answer), "response_id": response_id}
 
     @app.websocket("/v1/session")
     async def session_endpoint(ws: WebSocket) -> None:

@@ -98,13 +98,23 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .answering import Answerer, question_language
     from .loading import load_responder
-    from .responder import detect_language
+    from .metrics import Metrics
+    from .services import Inference
 
     settings = _settings(args)
     responder = load_responder(settings)
-    language = args.language or (settings.language if settings.language != "auto" else detect_language(args.text))
-    _print_json(responder.to_json(responder.answer(args.text, language)))
+    inference = Inference(settings.limits.inference_queue)
+    try:
+        # The server's own answer path (no audit: nobody was served).
+        answer = asyncio.run(Answerer(responder, inference, Metrics()).answer(
+            args.text, question_language(args.text, args.language, settings.language)))
+    finally:
+        inference.shutdown()
+    _print_json(responder.to_json(answer))
     return 0
 
 

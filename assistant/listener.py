@@ -13,16 +13,17 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import protocol as p
+from .answering import NoLongerWanted
 from .audio import Resampler, pcm16_to_float
 from .completeness import looks_complete
 from .ids import new_id
 from .responder import Answer, asks_for_human
-from .turns import WINDOW_MS, Signal, TurnTracker
+from .turns import Signal, TurnTracker
 
 if TYPE_CHECKING:
     from .session import Session
@@ -32,10 +33,6 @@ RATE = 16_000
 PREROLL_MS = 300     # audio kept before the detected start so the first syllable is not clipped
 TAIL_MS = 250        # silence kept after the last voiced window; Whisper needs a little
 MIN_PARTIAL_S = 0.6
-
-
-class _NoLongerWanted(Exception):
-    """A queued partial transcription whose turn has moved on before it started."""
 
 
 @dataclass
@@ -177,18 +174,10 @@ class Listener:
         lang = self.session.config["language"]
         return lang if lang in ("zh", "en") else None
 
-    async def _transcribe(self, audio: np.ndarray, unless: threading.Event | None = None) -> tuple[str, str]:
-        lang = self._language()
-        prompt = self.services.asr_prompts.get(lang) if lang else None
-        transcriber = self.services.transcriber
-
-        def job():
-            if unless is not None and unless.is_set():
-                raise _NoLongerWanted
-            return transcriber.transcribe(audio, language=lang, prompt=prompt)
-
-        result = await self.services.inference.run("asr", job)
-        return result.text.strip(), (result.language or lang or "en")
+    async def _transcribe(self, audio: np.ndarray, *, stage: str = "asr_final",
+                          unless: threading.Event | None = None) -> tuple[str, str]:
+        heard = await self.services.answerer.transcribe(audio, self._language(), stage=stage, unless=unless)
+        return heard.text, heard.language
 
     def _drop_partial(self) -> None:
         self._partial_stale.set()
@@ -207,10 +196,9 @@ class Listener:
             self._run_partial(self.turn_id, self.buffer.array().copy(), self._partial_stale))
 
     async def _run_partial(self, turn_id: str | None, audio: np.ndarray, stale: threading.Event) -> None:
-        start = time.perf_counter()
         try:
-            text, _ = await self._transcribe(audio, unless=stale)
-        except _NoLongerWanted:
+            text, _ = await self._transcribe(audio, stage="asr_partial", unless=stale)
+        except NoLongerWanted:
             return
         except Exception:  # noqa: BLE001 - a partial is a courtesy; the final still runs
             log.debug("partial transcription failed", exc_info=True)
@@ -219,7 +207,6 @@ class Listener:
             # The interval counts from the end of a partial: the one transcription slot must be
             # free most of the time, or the end-of-turn speculation queues behind a partial.
             self._last_partial_ms = self.tracker.now_ms
-        self.services.metrics.observe("asr_partial", time.perf_counter() - start)
         if text and turn_id == self.turn_id:
             await self.session.send(p.TranscriptPartial(turn_id=turn_id, text=text))
 
@@ -233,13 +220,8 @@ class Listener:
         self.speculation = spec
 
     async def _run_speculation(self, spec: Speculation, audio: np.ndarray) -> tuple[str, str, Answer]:
-        services = self.services
-        start = time.perf_counter()
         text, language = await self._transcribe(audio)
-        services.metrics.observe("asr_final", time.perf_counter() - start)
-        candidates, retrieval_s = await services.inference.run("light", services.responder.retrieve, text)
-        services.metrics.observe("retrieval", retrieval_s)
-        answer = services.responder.answer(text, language, candidates, retrieval_s)
+        answer = await self.services.answerer.answer(text, language)
         spec.result = (text, language, answer)
         self.session.speech.prefetch(answer)
         if self.speculation is spec and self.tracker.may_commit and self.tracker.in_turn:
@@ -308,10 +290,7 @@ class Listener:
             except asyncio.CancelledError:
                 if asyncio.current_task() and asyncio.current_task().cancelling():
                     raise
-        start = time.perf_counter()
-        text, language = await self._transcribe(turn.audio if turn.audio is not None else np.zeros(0, np.float32))
-        self.services.metrics.observe("asr_final", time.perf_counter() - start)
-        return text, language
+        return await self._transcribe(turn.audio if turn.audio is not None else np.zeros(0, np.float32))
 
     def abandon(self) -> None:
         self._discard_speculation("abandoned")

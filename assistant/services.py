@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, TypeVar
 
+from .answering import Answerer
 from .metrics import Metrics
 from .responder import Responder
 from .settings import Settings
@@ -66,6 +67,11 @@ class Services:
     asr_prompts: dict[str, str]
     kb_store: Any = None      # knowledge.store.KnowledgeStore: source of truth and audit log
     kb_follower: Any = None   # knowledge.sync.IndexFollower: keeps `index` in step with approvals
+    answerer: Answerer = field(init=False)   # every question is answered (and audited) through it
+
+    def __post_init__(self) -> None:
+        self.answerer = Answerer(self.responder, self.inference, self.metrics, transcriber=self.transcriber,
+                                 asr_prompts=self.asr_prompts, audit=self)
 
     def record_served(self, **fields: Any) -> str | None:
         """Audit one served answer; a failure is logged, never allowed to cost the customer the answer."""

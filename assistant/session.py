@@ -17,7 +17,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from . import protocol as p
 from .ids import new_id
 from .listener import Listener, Turn
-from .responder import Answer, detect_language
+from .answering import question_language
+from .responder import Answer
 from .services import ServerBusy, Services
 from .settings import Settings
 from .speaking import Speech
@@ -180,14 +181,10 @@ class Session:
             raise p.ProtocolError(p.ErrorCode.TEXT_TOO_LONG, f"text longer than {limit} characters", event.event_id)
         if self.speech.active:
             self.speech.interrupt(heard_ms=None)
-        language = event.language or self._forced_language() or detect_language(event.text)
+        language = question_language(event.text, event.language, self.config["language"])
         self.start_turn(Turn(turn_id=new_id("turn"), text=event.text.strip(), language=language, typed=True))
 
     # ------------------------------------------------------------------ turns
-
-    def _forced_language(self) -> str | None:
-        lang = self.config["language"]
-        return lang if lang in ("zh", "en") else None
 
     def start_turn(self, turn: Turn) -> None:
         """Answer a finished turn. A newer turn supersedes an older one still being prepared; an
@@ -215,18 +212,13 @@ class Session:
             log.exception("turn %s failed", turn.turn_id)
             await self.error(p.ErrorCode.INTERNAL, "the answer could not be prepared")
             return
-        metrics = self.services.metrics
-        metrics.turns.labels(outcome=answer.kind, language=answer.language).inc()
         await self.speech.play(turn, answer)
 
     async def _resolve(self, turn: Turn) -> Answer:
-        services = self.services
         if not turn.typed:
             text, language = await self.listener.final_transcript(turn)
             turn.text, turn.language = text, language
             await self.send(p.TranscriptFinal(turn_id=turn.turn_id, text=text, language=language))
         if turn.answer is not None:
             return turn.answer
-        candidates, retrieval_s = await services.inference.run("light", services.responder.retrieve, turn.text)
-        services.metrics.observe("retrieval", retrieval_s)
-        return services.responder.answer(turn.text, turn.language, candidates, retrieval_s)
+        return await self.services.answerer.answer(turn.text, turn.language)

@@ -161,12 +161,7 @@ class Speech:
         return seq
 
     async def _audit(self, turn: "Turn", answer: Answer, response_id: str) -> None:
-        await self.services.inference.run(
-            "light", self.services.record_served, question=turn.text, channel=self.session.channel,
-            language=answer.language, kind=answer.kind, handoff=answer.handoff, confidence=answer.confidence,
-            entry_id=answer.entry_id, entry_version=answer.entry_version, response_id=response_id,
-            candidates=list(answer.candidates),
-        )
+        await self.services.answerer.served(turn.text, answer, channel=self.session.channel, response_id=response_id)
 
     async def _pace(self, playback: _Playback, started: float, offset_ms: float) -> None:
         allowed = LEAD_MS + PACE * (time.monotonic() - started) * 1000.0
