@@ -16,10 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from avatar_bridge import VISEME_FORMATS
+
 from .render_script import assemble, parse_script, wav_bytes, webvtt
 
 RENDER_SEED = 20240917
-FORMAT_CHOICES = ["oculus", "talkinghead", "azure", "polly", "rhubarb"]
 PARAGRAPH_PAUSE_MS = 500.0
 RENDER_VERSION = 1
 
@@ -136,7 +137,7 @@ def add_voice_commands(subparsers: Any, common_parent: argparse.ArgumentParser) 
     say.add_argument("--lang", choices=["zh", "en"], help="default: zh if the text has Chinese characters")
     say.add_argument("--out", type=Path, default=Path("answer.wav"))
     say.add_argument("--track", type=Path, help="write the viseme track (JSON) here")
-    say.add_argument("--format", choices=FORMAT_CHOICES, default="oculus")
+    say.add_argument("--format", choices=VISEME_FORMATS, default="oculus")
     say.add_argument("--voice", help="catalogue voice name (default: the configured voice for the language)")
     say.add_argument("--rate", type=float, default=1.0, help="speaking rate, 1.0 = the voice's own")
     say.set_defaults(func=cmd_say)
@@ -146,7 +147,7 @@ def add_voice_commands(subparsers: Any, common_parent: argparse.ArgumentParser) 
     render.add_argument("script", type=Path)
     render.add_argument("--out", type=Path, required=True)
     render.add_argument("--lang", choices=["zh", "en"])
-    render.add_argument("--format", choices=FORMAT_CHOICES, default="oculus")
+    render.add_argument("--format", choices=VISEME_FORMATS, default="oculus")
     render.add_argument("--voice")
     render.add_argument("--rate", type=float, default=1.0)
     render.set_defaults(func=cmd_render)

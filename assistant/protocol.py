@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from avatar_bridge import VISEME_FORMATS
+
 PROTOCOL_VERSION = "v1"
-VISEME_FORMATS = ("oculus", "azure", "polly", "rhubarb")
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 32000, 44100, 48000)
 
 

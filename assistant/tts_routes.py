@@ -20,7 +20,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from avatar_bridge import mood_for, render
+from avatar_bridge import VISEME_FORMATS, mood_for, render
 
 from .render_script import assemble, wav_bytes
 
@@ -32,7 +32,7 @@ class TTSRequest(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     language: Literal["zh", "en"]
     voice: str | None = Field(None, max_length=64)
-    viseme_format: Literal["oculus", "talkinghead", "azure", "polly", "rhubarb"] = "oculus"
+    viseme_format: Literal[VISEME_FORMATS] = "oculus"  # type: ignore[valid-type]
     audio_format: Literal["pcm16", "wav"] = "pcm16"
     kind: str = Field("answer", max_length=32, description="answer kind, for the mood hint")
 

@@ -3,13 +3,14 @@
 Pure: no I/O and no models, standard library only.
 """
 
-from .formats import FORMATS, render, to_azure, to_polly, to_rhubarb, to_talkinghead
+from .formats import FORMATS, VISEME_FORMATS, render, to_azure, to_polly, to_rhubarb, to_talkinghead
 from .mood import Mood, mood_for
 from .track import OCULUS_VISEMES, LipSync, Phone, Viseme, Word, join, normalize_viseme_name
 from .viseme_track import lipsync, unknown_symbols, visemes_from_phones
 
 __all__ = [
     "FORMATS",
+    "VISEME_FORMATS",
     "OCULUS_VISEMES",
     "LipSync",
     "Mood",

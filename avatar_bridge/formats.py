@@ -145,6 +145,9 @@ FORMATS: dict[str, Callable[[LipSync, str], Any]] = {
     "polly": to_polly,
     "rhubarb": to_rhubarb,
 }
+# The one list of format names every surface accepts (protocol, /v1/tts, the CLI); "talkinghead"
+# is another name for "oculus" (TalkingHead's arrays use the Oculus viseme names).
+VISEME_FORMATS: tuple[str, ...] = tuple(FORMATS)
 
 
 def render(track: LipSync, fmt: str, text: str = "") -> Any:

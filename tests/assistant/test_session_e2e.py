@@ -191,7 +191,7 @@ async def test_typed_question_gets_a_spoken_answer(server, text, entry, language
     ("给我讲个笑话吧", "zh"),
 ])
 async def test_hand_off_when_asked_or_unsure(server, text, language):
-    created = await ask_typed(server.ws, text)).first("response.created"
+    created = (await ask_typed(server.ws, text)).first("response.created")
     assert created["handoff"] is True and created["entry_id"] is None
     assert created["language"] == language and created["kind"] == "handoff"
 
