@@ -68,6 +68,30 @@ class AskRequest(BaseModel):
     language: Literal["zh", "en"] | None = None
 
 
+class Candidate(BaseModel):
+    entry_id: str
+    confidence: float
+
+
+class Related(BaseModel):
+    id: str = Field(description="an approved entry the customer may ask next")
+    question: str = Field(description="its question in the answer's language (send it back as a question)")
+
+
+class AskResponse(BaseModel):
+    text: str = Field(description="the approved entry's answer word for word, or the hand-off line")
+    language: Literal["zh", "en"]
+    kind: str = Field(description="answer | greeting | handoff | not_understood")
+    handoff: bool
+    confidence: float
+    entry_id: str | None = Field(description="the cited entry; null on a hand-off")
+    entry_version: int | None
+    disclosure: str | None = Field(description="the entry's mandatory disclosure, to be shown or spoken in full")
+    candidates: list[Candidate]
+    related: list[Related]
+    response_id: str | None = Field(description="the served answer's id in the audit log (for feedback)")
+
+
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """Build the app. Without `services`, models load at start-up (and a missing one stops it)."""
 
@@ -127,7 +151,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         svc = ready_services()
         return PlainTextResponse(svc.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    @app.post("/v1/ask")
+    @app.post("/v1/ask", response_model=AskResponse)
     async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
         svc = ready_services()
         limit = settings.limits.max_text_chars

@@ -8,12 +8,11 @@ explicit keyword arguments built from these settings.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 Language = Literal["auto", "zh", "en"]
 
@@ -117,7 +116,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Precedence: explicit arguments > environment > TOML file > defaults.
-        return (init_settings, env_settings, _TomlSource(settings_cls))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=_config_path(init_settings)))
 
     @property
     def db_path(self) -> Path:
@@ -133,21 +132,17 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
 
-class _TomlSource(PydanticBaseSettingsSource):
-    """Reads the file named by `DT_CONFIG_FILE` (or `./digital-teller.toml` when present)."""
-
-    def __call__(self) -> dict[str, Any]:
-        name = os.environ.get("DT_CONFIG_FILE")
-        path = Path(name) if name else Path("digital-teller.toml")
+def _config_path(init_settings: PydanticBaseSettingsSource) -> Path | None:
+    """The TOML file: the `config_file` argument, else `DT_CONFIG_FILE`, else `./digital-teller.toml`
+    when present. A file named explicitly must exist (a typo must not silently mean defaults)."""
+    named = getattr(init_settings, "init_kwargs", {}).get("config_file") or os.environ.get("DT_CONFIG_FILE")
+    if named:
+        path = Path(named).expanduser()
         if not path.is_file():
-            if name:
-                raise FileNotFoundError(f"DT_CONFIG_FILE names {path}, which does not exist")
-            return {}
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-
-    def get_field_value(self, field, field_name):  # pragma: no cover - __call__ does the work
-        return None, field_name, False
+            raise FileNotFoundError(f"the settings file {path} does not exist")
+        return path
+    default = Path("digital-teller.toml")
+    return default if default.is_file() else None
 
 
 def load_settings(**overrides: Any) -> Settings:

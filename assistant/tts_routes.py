@@ -37,6 +37,20 @@ class TTSRequest(BaseModel):
     kind: str = Field("answer", max_length=32, description="answer kind, for the mood hint")
 
 
+class TTSResponse(BaseModel):
+    sample_rate: int = Field(description="samples per second of `audio`")
+    audio_format: Literal["pcm16", "wav"]
+    audio: str = Field(description="base64: 16-bit little-endian mono PCM, or a whole WAV file")
+    duration_ms: float
+    viseme_format: Literal[VISEME_FORMATS]  # type: ignore[valid-type]
+    lipsync: dict[str, list[Any]] | list[dict[str, Any]] = Field(
+        description="the whole track in `viseme_format` (TalkingHead arrays, Azure IDs, Polly marks or Rhubarb cues)")
+    words: list[dict[str, Any]] = Field(description="each word with its start and duration in ms")
+    text: str = Field(description="the text as spoken (normalised for speech)")
+    voice: str | None
+    mood: str = Field(description="the avatar's expression for this kind of answer")
+
+
 def _extra_engine(request: Request, name: str, language: str) -> Any:
     """A catalogue voice other than the server's own, loaded once per app."""
     from voices import load_voice, voice_info
@@ -60,7 +74,7 @@ def _extra_engine(request: Request, name: str, language: str) -> Any:
         return engines[name]
 
 
-@router.post("/v1/tts")
+@router.post("/v1/tts", response_model=TTSResponse)
 async def tts(body: TTSRequest, request: Request) -> dict[str, Any]:
     from .services import ServerBusy
 

