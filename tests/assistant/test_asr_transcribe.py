@@ -149,6 +149,7 @@ def test_registry_names_and_unknown_engine(tmp_path):
         create_transcriber("whisper-huge", tmp_path)
 
 
+@pytest.mark.slow  # loads a real model in its body
 def test_registry_builds_tiny_en(tmp_path):
     engine = create_transcriber("whisper-tiny-en", tmp_path, cpu_threads=1)
     assert isinstance(engine, Transcriber)

@@ -16,6 +16,8 @@ from assistant.settings import load_settings
 from knowledge import DEFAULT_CONFIDENCE_THRESHOLD, ScoringParams, demo_kb_path, load_jsonl
 from knowledge.calibrate import main as calibrate
 
+pytestmark = pytest.mark.slow  # loads real models (see tests/conftest.py)
+
 
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):

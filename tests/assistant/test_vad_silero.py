@@ -8,6 +8,8 @@ from asr_fixtures import SAMPLE_RATE, load_clip, piper_speech, smoke_clips
 
 from assistant.vad import WINDOW_MS, WINDOW_SAMPLES, SpeechDetector, shared_silero_vad
 
+pytestmark = pytest.mark.slow  # loads real models (see tests/conftest.py)
+
 SILENCE_S = 1.0
 
 

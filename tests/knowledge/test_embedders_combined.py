@@ -9,6 +9,8 @@ import pytest
 from knowledge import KnowledgeIndex
 from knowledge.embedders import CombinedEmbedder, Embedder, load_embedder
 
+pytestmark = pytest.mark.slow  # loads real models (see tests/conftest.py)
+
 QUESTIONS = ["How do I report a lost card?", "I lost my bank card, what should I do?",
              "What time does the branch open on Saturday?", "银行卡丢了怎么办"]
 

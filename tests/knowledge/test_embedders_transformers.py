@@ -13,6 +13,8 @@ from knowledge import KnowledgeIndex, embedders
 from knowledge.embedders import (EMBEDDERS, TRANSFORMERS_PREFIX, Embedder, TransformersEmbedder, load_embedder,
                                  minilm_dir)
 
+pytestmark = pytest.mark.slow  # loads real models (see tests/conftest.py)
+
 QUESTIONS = ["How do I report a lost card?", "I lost my bank card, what should I do?",
              "What time does the branch open on Saturday?"]
 

@@ -169,6 +169,7 @@ def test_eval_command_with_kb_file_and_served_index(tmp_path, capsys, monkeypatc
     assert (tmp_path / "data" / "chroma").is_dir()
 
 
+@pytest.mark.slow  # loads a real model in its body
 def test_eval_command_errors(tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("question,expected_entry_id\n,lost-card\nok,NOT AN ID\n", encoding="utf-8")

@@ -69,6 +69,7 @@ def test_staff_import_export_and_verify(data_store, tmp_path, capsys, stores, de
     assert "BROKEN at record" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # loads a real model in its body
 def test_reindex_seeds_an_empty_store_and_rebuilds(data_store, tmp_path, capsys, monkeypatch, demo_entries):
     seed = tmp_path / "seed.jsonl"
     dump_jsonl(demo_entries[:3], seed)
