@@ -7,30 +7,16 @@ Every model call runs through `Inference`, off the event loop. Conversation cont
 
 from __future__ import annotations
 
-import logging
+import dataclasses
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
+from .asr import Transcriber, Transcript
 from .metrics import Metrics
 from .responder import Answer, Responder, detect_language
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Transcript:
-    text: str
-    language: str
-
-
-class Transcriber(Protocol):
-    """An ASR engine (assistant.asr.Transcriber); `result.text` and `result.language`."""
-
-    def transcribe(self, audio: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Any: ...
 
 
 class AuditSink(Protocol):
@@ -75,7 +61,7 @@ class Answerer:
             raise RuntimeError("this Answerer was built without a transcriber (text only)")
         transcriber, prompt = self._transcriber, self._prompts.get(language) if language else None
 
-        def job() -> Any:
+        def job() -> Transcript:
             if unless is not None and unless.is_set():
                 raise NoLongerWanted
             return transcriber.transcribe(audio, language=language, prompt=prompt)
@@ -83,7 +69,8 @@ class Answerer:
         start = time.perf_counter()
         result = await self._inference.run("asr", job)
         self._metrics.observe(stage, time.perf_counter() - start)
-        return Transcript(result.text.strip(), result.language or language or "en")
+        # "" language: the audio never reached the model (silence gate); answer in the asked one.
+        return dataclasses.replace(result, text=result.text.strip(), language=result.language or language or "en")
 
     async def answer(self, text: str, language: str) -> Answer:
         """Retrieve, then answer or hand off (never text an approved entry does not say)."""

@@ -220,9 +220,8 @@ class Listener:
         self.speculation = spec
 
     async def _run_speculation(self, spec: Speculation, audio: np.ndarray) -> tuple[str, str, Answer]:
-        text, language = await self._transcribe(audio)
-        answer = await self.services.answerer.answer(text, language)
-        spec.result = (text, language, answer)
+        heard, answer = await self.services.answerer.hear(audio, self._language())
+        spec.result = (heard.text, heard.language, answer)
         self.session.speech.prefetch(answer)
         if self.speculation is spec and self.tracker.may_commit and self.tracker.in_turn:
             if self._speculation_confident():

@@ -18,7 +18,6 @@ import hashlib
 import re
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +25,6 @@ import numpy as np
 
 RATE = 16_000
 WINDOW = 512   # samples per VAD window at 16 kHz, as silero
-
-
-@dataclass
-class Heard:
-    text: str
-    language: str | None
 
 
 class ScriptedTranscriber:
@@ -43,11 +36,14 @@ class ScriptedTranscriber:
         self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: np.ndarray, *, language: str | None = None, prompt: str | None = None) -> Heard:
+    def transcribe(self, audio: np.ndarray, *, language: str | None = None, prompt: str | None = None):
+        from assistant.asr import Transcript
+
         with self._lock:
             self.calls.append({"samples": len(audio), "language": language, "prompt": prompt})
             text = self.script[min(len(self.calls) - 1, len(self.script) - 1)]
-        return Heard(text, language or self.language or ("zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"))
+        heard_in = language or self.language or ("zh" if re.search(r"[\u4e00-\u9fff]", text) else "en")
+        return Transcript(text, heard_in, duration_s=len(audio) / RATE)
 
 
 class _EnergyDetector:

@@ -61,13 +61,33 @@ def test_the_project_itself_is_not_pinned():
 def test_every_install_command_uses_the_constraints():
     readme = "\n".join(p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     docker = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    ci = (ROOT / ".ci" / "readme_command.py").read_text(encoding="utf-8")
-    assert "readme_command" in (ROOT / ".ci" / "run").read_text(encoding="utf-8") and "def readme_command" in ci
     installs = re.findall(r"pip install [^&`\n]*", readme) + re.findall(r"pip install [^&\\\n]*", docker)
     assert len(installs) >= 6, installs
     unconstrained = [cmd for cmd in installs if "-c constraints.txt" not in cmd]
     assert not unconstrained, f"install commands without -c constraints.txt: {unconstrained}"
     assert re.search(r"^COPY .*constraints\.txt", docker, re.M)
+
+
+QUICK_START = {"start": "Start the server on embedded defaults", "test": "Install and run the whole test suite"}
+
+
+def quick_start_commands() -> dict[str, str]:
+    """The README's start and test commands: the one-line block after each lead-in sentence."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = {}
+    for name, lead in QUICK_START.items():
+        assert lead in text, f"README.md no longer says {lead!r}"
+        block = text.split(lead, 1)[1].split("```", 2)[1]
+        lines = [line.strip() for line in block.splitlines()[1:] if line.strip()]
+        assert len(lines) == 1, f"the block after {lead!r} must be one command line: {lines}"
+        found[name] = lines[0]
+    return found
+
+
+def test_ci_runs_the_readme_commands_as_written():
+    ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    for name, command in quick_start_commands().items():
+        assert command in ci_lines, f".ci/run does not run the README's {name} command as written: {command}"
 
 
 def test_this_environment_runs_the_pinned_versions():

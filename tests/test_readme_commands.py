@@ -109,9 +109,12 @@ class Shell:
             assert done.returncode == 0, (args, done.returncode, done.stdout[-2000:], done.stderr[-4000:])
         return done
 
-    def start(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen(self.argv(*args), env=self.env, cwd=self.home, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    def start(self, *args: str, log: Path) -> subprocess.Popen:
+        # Output to a file, not a pipe: nobody reads a pipe while the server runs, and a full one
+        # would block the server on its next log line.
+        with log.open("w") as out:
+            return subprocess.Popen(self.argv(*args), env=self.env, cwd=self.home, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
 
 
 @pytest.fixture(scope="module")
@@ -147,11 +150,13 @@ def test_serve_admits_its_own_page_on_any_port(shell, tmp_path):
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = shell.start("serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path / "data"))
+    log = tmp_path / "serve.log"
+    proc = shell.start("serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(tmp_path / "data"),
+                       log=log)
     try:
         deadline = time.monotonic() + 300
         while True:
-            assert proc.poll() is None, proc.stdout.read()[-4000:]
+            assert proc.poll() is None, log.read_text(errors="replace")[-4000:]
             assert time.monotonic() < deadline, "serve was not ready within 300 s"
             try:
                 with urllib.request.urlopen(f"{url}/readyz", timeout=2) as res:
