@@ -1,34 +1,29 @@
 """The one place a question becomes an answer: text or audio in, `(Transcript, Answer)` out.
 
 The WebSocket session, `POST /v1/ask` and the CLI all answer through an `Answerer`, so
-retrieval, the hand-off policy (in `Responder`) and the served-answer audit are written once.
-Every model call runs through `Inference`, off the event loop. Conversation context belongs here.
+retrieval, the hand-off policy (in `Responder`), speculation (an answer prepared at the first
+pause, and whether it is good enough to end the turn early) and the served-answer audit are
+written once. Every model call runs through `Inference`, off the event loop. Conversation context
+belongs here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import threading
 import time
-from typing import Any, Protocol
 
 import numpy as np
 
-from .asr import Transcriber, Transcript
+from .asr import Transcript
+from .completeness import looks_complete
+from .engines import AuditSink, Runner, Transcriber
 from .metrics import Metrics
-from .responder import Answer, Responder, detect_language
+from .responder import Answer, Responder, asks_for_human, detect_language
 
-
-class AuditSink(Protocol):
-    """Where served answers are recorded (the knowledge store's audit chain)."""
-
-    def record_served(self, **fields: Any) -> str | None: ...
-
-
-class Runner(Protocol):
-    """Runs a blocking call on a named pool (assistant.services.Inference)."""
-
-    async def run(self, pool: str, fn: Any, *args: Any, **kwargs: Any) -> Any: ...
+log = logging.getLogger(__name__)
 
 
 def question_language(text: str, requested: str | None, configured: str) -> str:
@@ -40,6 +35,30 @@ def question_language(text: str, requested: str | None, configured: str) -> str:
 
 class NoLongerWanted(Exception):
     """A queued transcription whose caller moved on before it started."""
+
+
+class Speculation:
+    """An answer being prepared from the audio heard up to the first pause (transcribe, then
+    retrieve) while the customer may still go on. It runs as its own task; speech that resumes
+    makes it stale and the session cancels it."""
+
+    def __init__(self, task: "asyncio.Task[tuple[Transcript, Answer]]"):
+        self.task = task
+
+    @property
+    def result(self) -> tuple[Transcript, Answer] | None:
+        """The prepared transcript and answer, once ready (None while running, or if it failed)."""
+        task = self.task
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
+
+    async def settled(self) -> None:
+        """Wait until it is done, however it ended (never raises its outcome)."""
+        await asyncio.wait([self.task])
+
+    def cancel(self) -> None:
+        self.task.cancel()
 
 
 class Answerer:
@@ -81,6 +100,37 @@ class Answerer:
     async def hear(self, audio: np.ndarray, language: str | None) -> tuple[Transcript, Answer]:
         transcript = await self.transcribe(audio, language)
         return transcript, await self.answer(transcript.text, transcript.language)
+
+    def speculate(self, audio: np.ndarray, language: str | None) -> Speculation:
+        """Start preparing the answer to `audio` (the turn so far) in the background."""
+        return Speculation(asyncio.get_running_loop().create_task(self.hear(audio, language)))
+
+    @staticmethod
+    def settles_turn(speculation: Speculation | None, *, confident: float) -> bool:
+        """May the turn end now on this prepared answer? Only when the transcript reads as a
+        finished question and the answer is a confident match (or a request for a person): a
+        wrong "yes" answers half a question, a wrong "no" only waits for the maximum silence."""
+        result = speculation.result if speculation is not None else None
+        if result is None:
+            return False
+        heard, answer = result
+        if not heard.text or not looks_complete(heard.text, heard.language):
+            return False
+        if asks_for_human(heard.text):
+            return True
+        return not answer.handoff and answer.confidence >= confident
+
+    async def finish(self, audio: np.ndarray, language: str | None,
+                     speculation: Speculation | None = None) -> tuple[Transcript, Answer]:
+        """The final transcript and answer of a voice turn: the speculation's, when it was prepared
+        on this very audio and succeeded; otherwise transcribed and answered now."""
+        if speculation is not None:
+            await speculation.settled()
+            if speculation.result is not None:
+                return speculation.result
+            if not speculation.task.cancelled():
+                log.warning("speculative answer failed; transcribing again", exc_info=speculation.task.exception())
+        return await self.hear(audio, language)
 
     async def served(self, question: str, answer: Answer, *, channel: str, response_id: str | None = None) -> str | None:
         """Count and audit one answer given to a customer; returns the audit's response id.

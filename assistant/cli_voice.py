@@ -18,7 +18,8 @@ from typing import Any
 
 from avatar_bridge import VISEME_FORMATS
 
-from .render_script import assemble, parse_script, wav_bytes, webvtt
+from .render_script import parse_script, webvtt
+from .tracks import assemble, wav_bytes
 
 RENDER_SEED = 20240917
 PARAGRAPH_PAUSE_MS = 500.0

@@ -14,7 +14,7 @@ from .models import model_table
 from .responder import Responder
 from .services import Inference, Services
 from .settings import Settings
-from .speech_out import Speaker
+from .speech_out import CachedSpeaker
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def load_responder(settings: Settings, index=None) -> Responder:
     return Responder(index or load_index(settings), handoff_threshold=settings.handoff_threshold)
 
 
-def load_speaker(settings: Settings) -> Speaker:
+def load_speaker(settings: Settings) -> CachedSpeaker:
     from voices import load_voice, split_sentences
 
     from voices.answer_cache import AnswerCache
@@ -94,7 +94,7 @@ def load_speaker(settings: Settings) -> Speaker:
     names = {"en": settings.voice_en, "zh": settings.voice_zh}
     engines = {lang: load_voice(name, settings.model_dir) for lang, name in names.items()}
     disk = AnswerCache(settings.data_dir / "answer-audio")
-    return Speaker(engines, names, split=lambda text, lang: split_sentences(text, lang), disk=disk)
+    return CachedSpeaker(engines, names, split=lambda text, lang: split_sentences(text, lang), disk=disk)
 
 
 def approved_texts(index) -> dict[str, list[str]]:
@@ -115,7 +115,7 @@ def approved_texts(index) -> dict[str, list[str]]:
     return texts
 
 
-class VadModel:
+class SileroVadModel:
     """The shared silero session; each session gets its own stateful detector."""
 
     def __init__(self) -> None:
@@ -136,7 +136,7 @@ def load_services(settings: Settings) -> Services:
     services = Services(
         settings=settings,
         transcriber=load_transcriber(settings),
-        vad=VadModel(),
+        vad=SileroVadModel(),
         index=index,
         responder=load_responder(settings, index),
         speaker=load_speaker(settings),

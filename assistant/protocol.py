@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -57,6 +57,10 @@ class _ClientEvent(BaseModel):
 
 
 class SessionConfig(BaseModel):
+    """A session's settings. In `session.update` every field is optional (only the ones sent
+    change); the session's own copy, sent in `session.created` / `session.updated`, has them all
+    (`input_sample_rate` stays null until the client sets it)."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
     language: Literal["auto", "zh", "en"] | None = None
     input_sample_rate: Literal[SAMPLE_RATES] | None = None  # type: ignore[valid-type]
@@ -117,8 +121,12 @@ def parse_client_event(raw: str) -> Any:
     """Parse one text frame into a client event, or raise ProtocolError with a stable code."""
     try:
         obj = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except json.JSONDecodeError as exc:
         raise ProtocolError(ErrorCode.INVALID_JSON, f"not JSON: {exc.msg}") from exc
+    except (ValueError, RecursionError) as exc:
+        # An integer past Python's digit limit, or nesting deeper than the parser's recursion.
+        raise ProtocolError(ErrorCode.INVALID_JSON, "not JSON this server accepts: "
+                            + ("nested too deeply" if isinstance(exc, RecursionError) else "a number too long")) from None
     if not isinstance(obj, dict):
         raise ProtocolError(ErrorCode.INVALID_EVENT, "an event must be a JSON object")
     event_id = obj.get("event_id") if isinstance(obj.get("event_id"), str) else None
@@ -138,15 +146,59 @@ def parse_client_event(raw: str) -> Any:
 # ---------------------------------------------------------------- server events
 
 
+def _plain(value: Any) -> Any:
+    """A server event's value as JSON-ready data (nested payloads are typed, not dicts)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """The limits the server enforces on this session (announced in `session.created`)."""
+
+    max_frame_bytes: int
+    max_utterance_s: float
+    max_text_chars: int
+    idle_timeout_s: float
+    max_session_s: float
+
+
+@dataclass(frozen=True)
+class RelatedEntry:
+    """A suggested follow-up: an approved entry and its question in the answer's language."""
+
+    id: str
+    question: str
+
+
+# One audio chunk's lip-sync in the session's `viseme_format`: TalkingHead-style arrays (oculus,
+# talkinghead), Azure viseme IDs or Polly speech marks (lists of events), or Rhubarb mouth cues.
+LipSyncPayload = Union[dict[str, list[Any]], list[dict[str, Any]]]
+
+
 @dataclass(frozen=True)
 class _ServerEvent:
     TYPE = ""
 
     def to_event(self) -> dict[str, Any]:
-        return {"type": self.TYPE, **asdict(self)}
+        return {"type": self.TYPE, **_plain(self)}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_event(), ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(self.to_event(), ensure_ascii=False, separators=(",", ":"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate echoed from the client (an event_id, a ping id) cannot be sent as
+            # UTF-8; JSON's \u escapes can carry it.
+            text = json.dumps(self.to_event(), ensure_ascii=True, separators=(",", ":"))
+        return text
 
 
 @dataclass(frozen=True)
@@ -154,14 +206,14 @@ class SessionCreated(_ServerEvent):
     TYPE = "session.created"
     session_id: str
     protocol: str
-    session: dict[str, Any]
-    limits: dict[str, Any]
+    session: SessionConfig
+    limits: SessionLimits
 
 
 @dataclass(frozen=True)
 class SessionUpdated(_ServerEvent):
     TYPE = "session.updated"
-    session: dict[str, Any]
+    session: SessionConfig
 
 
 @dataclass(frozen=True)
@@ -212,8 +264,7 @@ class ResponseCreated(_ServerEvent):
     disclosure: str | None
     sample_rate: int
     viseme_format: str
-    # Suggested follow-ups: [{"id": entry id, "question": its question in `language`}], at most 3.
-    related: list[dict[str, str]] = field(default_factory=list)
+    related: list[RelatedEntry] = field(default_factory=list)   # suggested follow-ups, at most 3
 
 
 @dataclass(frozen=True)
@@ -226,7 +277,7 @@ class AudioDelta(_ServerEvent):
     offset_ms: float
     duration_ms: float
     interruptible: bool
-    lipsync: Any = field(default_factory=dict)
+    lipsync: LipSyncPayload = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -251,6 +302,10 @@ class Error(_ServerEvent):
 class Pong(_ServerEvent):
     TYPE = "pong"
     id: str | int | None = None
+
+
+ServerEvent = Union[SessionCreated, SessionUpdated, SpeechStarted, SpeechStopped, Committed, TranscriptPartial,
+                    TranscriptFinal, ResponseCreated, AudioDelta, ResponseDone, Error, Pong]
 
 
 def error_from(exc: ProtocolError) -> Error:

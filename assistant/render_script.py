@@ -1,8 +1,7 @@
-"""Explainer scripts to speech products: parsing, assembling segments, WebVTT, WAV bytes.
+"""Explainer scripts (for `digital-teller render`): parsing and WebVTT subtitles.
 
-Pure apart from the synthesis callables handed in, so `say`, `render` and
-`POST /v1/tts` share one way of turning segments into one audio track with its
-lip-sync, and the formats are testable without a model.
+Segments become one audio track with its lip-sync in `tracks.py`, which `say`, `render` and
+`POST /v1/tts` share.
 
 Markdown scripts: paragraphs are separated by blank lines; `#` headings are spoken
 (an explainer's section title is part of what the viewer hears) and the first one
@@ -13,17 +12,10 @@ metadata only.
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import wave
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
-
-from avatar_bridge import LipSync, Word, join, lipsync
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _INLINE = [
@@ -33,8 +25,6 @@ _INLINE = [
     (re.compile(r"(?<![\w*])[*_](\S(?:.*?\S)?)[*_](?![\w*])"), r"\1"),
 ]
 _LINE_MARKERS = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s?)")
-CUE_MAX_WORDS = {"en": 12, "zh": 16}  # a sentence longer than this is cut into ~7-word cues
-CUE_WORDS = 7
 
 
 @dataclass(frozen=True)
@@ -86,66 +76,6 @@ def _inline(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-@dataclass
-class Assembled:
-    """Segments laid end to end: one audio track and one lip-sync track on its clock."""
-
-    sample_rate: int
-    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
-    track: LipSync = field(default_factory=LipSync)
-    text: str = ""  # the spoken sentences, joined (Polly word marks point into it)
-    cues: list[tuple[float, float, str]] = field(default_factory=list)  # subtitle (start, end, text)
-
-    @property
-    def duration_ms(self) -> float:
-        return len(self.audio) * 1000.0 / self.sample_rate
-
-    @property
-    def words(self) -> list[dict[str, Any]]:
-        return [{"text": w.text, "start_ms": round(w.start_ms, 3), "duration_ms": round(w.duration_ms, 3)}
-                for w in self.track.words]
-
-
-def assemble(segments: Iterable[Any], language: str) -> Assembled:
-    """Join segments (voices.SpeechSegment); all must share one sample rate."""
-    sep = "" if language == "zh" else " "
-    parts: list[np.ndarray] = []
-    tracks: list[tuple[LipSync, float]] = []
-    texts: list[str] = []
-    cues: list[tuple[float, float, str]] = []
-    rate: int | None = None
-    offset_samples = 0
-    for seg in segments:
-        if rate is None:
-            rate = seg.sample_rate
-        elif seg.sample_rate != rate:
-            raise ValueError("segments have different sample rates")
-        offset_ms = offset_samples * 1000.0 / rate
-        if seg.phones:
-            tracks.append((lipsync(seg.phones, seg.words, seg.alphabet), offset_ms))
-        if seg.text:
-            texts.append(seg.text)
-            cues.extend(_cues(seg.text, seg.words, offset_ms, language))
-        parts.append(seg.audio)
-        offset_samples += len(seg.audio)
-    if rate is None:
-        raise ValueError("nothing was synthesised")
-    return Assembled(rate, np.concatenate(parts).astype(np.int16, copy=False), join(tracks), sep.join(texts), cues)
-
-
-def _cues(text: str, words: Sequence[Word], offset_ms: float, language: str) -> list[tuple[float, float, str]]:
-    if not words:
-        return []
-    if len(words) <= CUE_MAX_WORDS.get(language, 12):
-        return [(offset_ms + words[0].start_ms, offset_ms + words[-1].end_ms, text)]
-    sep = "" if language == "zh" else " "
-    out = []
-    for i in range(0, len(words), CUE_WORDS):
-        group = words[i : i + CUE_WORDS]
-        out.append((offset_ms + group[0].start_ms, offset_ms + group[-1].end_ms, sep.join(w.text for w in group)))
-    return out
-
-
 def _vtt_time(ms: float) -> str:
     total = round(ms)
     hours, rest = divmod(total, 3_600_000)
@@ -159,14 +89,3 @@ def webvtt(cues: Sequence[tuple[float, float, str]]) -> str:
     for n, (start, end, text) in enumerate(cues, 1):
         lines += [str(n), f"{_vtt_time(start)} --> {_vtt_time(max(end, start + 1))}", text.replace("-->", "->"), ""]
     return "\n".join(lines)
-
-
-def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
-    """16-bit mono WAV; the stdlib writer adds no timestamp, so equal audio gives equal bytes."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(sample_rate)
-        out.writeframes(np.asarray(audio, dtype="<i2").tobytes())
-    return buffer.getvalue()

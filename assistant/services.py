@@ -7,13 +7,17 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .answering import Answerer
+from .engines import Retriever, Speaker, Transcriber, VadModel
 from .metrics import Metrics
 from .responder import Responder
 from .settings import Settings
-from .speech_out import Speaker
+
+if TYPE_CHECKING:
+    from knowledge.store import KnowledgeStore
+    from knowledge.sync import IndexFollower
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,16 +61,16 @@ class Inference:
 @dataclass
 class Services:
     settings: Settings
-    transcriber: Any          # assistant.asr.Transcriber
-    vad: Any                  # assistant.vad model: .detector() per session
-    index: Any                # knowledge.KnowledgeIndex
+    transcriber: Transcriber
+    vad: VadModel
+    index: Retriever
     responder: Responder
     speaker: Speaker
     metrics: Metrics
     inference: Inference
     asr_prompts: dict[str, str]
-    kb_store: Any = None      # knowledge.store.KnowledgeStore: source of truth and audit log
-    kb_follower: Any = None   # knowledge.sync.IndexFollower: keeps `index` in step with approvals
+    kb_store: "KnowledgeStore | None" = None     # source of truth and audit log
+    kb_follower: "IndexFollower | None" = None   # keeps `index` in step with approvals
     answerer: Answerer = field(init=False)   # every question is answered (and audited) through it
 
     def __post_init__(self) -> None:

@@ -1,80 +1,114 @@
 """One customer connection: the state machine listening → thinking → speaking → listening.
 
-The session reads frames, keeps every limit, and hands audio to `Listener` (turn detection and
-speculative transcription) and answers to `Speech` (paced, interruptible playback). All model
-calls go through `Services.inference`, off the event loop.
+A turn flows one way, and this module is where it is steered and the only place that sends:
+
+    frame ─▶ protocol.parse ─▶ TurnDetector.feed ─▶ TurnEvents ─▶ (this session's policy)
+          ─▶ Answerer (speculate / finish / answer) ─▶ Speech.play ─▶ ServerEvents ─▶ socket
+
+The stages (`TurnDetector`, `Answerer`, `Speech`) hold no reference to the session; they return
+or yield data, and the session decides: barge-in, a newer turn superseding an older one, when a
+prepared answer may end the turn early, every limit, and what a failure tells the client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import threading
 import time
-from typing import Any
+from collections.abc import Coroutine, Mapping
+from contextlib import aclosing
+from typing import Any, Protocol
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect
 
 from . import protocol as p
+from .answering import NoLongerWanted, Speculation, question_language
 from .ids import new_id
-from .listener import Listener, Turn
-from .answering import question_language
 from .responder import Answer
 from .services import ServerBusy, Services
 from .settings import Settings
-from .speaking import Speech
+from .speaking import Speech, SynthesisFailed
+from .turn_detector import (MayCommit, Paused, PartialDue, Resumed, SpeechStart, TooLong, Turn, TurnDetector,
+                            TurnEnded, TurnEvent)
 
 log = logging.getLogger(__name__)
 MAX_ERRORS = 50  # a client this broken is closed rather than answered forever
 
 
+class Socket(Protocol):
+    """What the session needs of a WebSocket (starlette's, or a test's in-memory one)."""
+
+    async def receive(self) -> Mapping[str, Any]: ...
+
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
 class Session:
-    def __init__(self, ws: WebSocket, services: Services, channel: str, settings: Settings | None = None):
+    def __init__(self, ws: Socket, services: Services, channel: str, settings: Settings | None = None):
         self.ws = ws
         self.services = services
         # The app's settings (limits may differ per app even when the loaded models are shared).
         self.settings = settings or services.settings
         self.channel = channel
         self.id = new_id("sess")
-        s = self.settings
-        self.config: dict[str, Any] = {
-            "language": s.language,
-            "input_sample_rate": None,
-            "voice": None,
-            "viseme_format": "oculus",
-            "turn_detection": "server_vad",
-        }
+        self.answerer = services.answerer
+        self.config = p.SessionConfig(language=self.settings.language, input_sample_rate=None, voice=None,
+                                      viseme_format="oculus", turn_detection="server_vad")
+        self.detector: TurnDetector | None = None   # made once the input sample rate is known
+        self.speech = Speech(services.speaker, services.inference, services.metrics)
+        self.speculation: Speculation | None = None
+        self._partial: asyncio.Task[None] | None = None
+        # Set when a queued partial is no longer wanted: cancelling its task cannot recall a job
+        # already handed to the ASR pool, so the job itself checks this before it starts.
+        self._partial_stale = threading.Event()
+        self._turn_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
         self._send_lock = asyncio.Lock()
         self._errors = 0
-        self._turn_task: asyncio.Task | None = None
-        self.listener = Listener(self)
-        self.speech = Speech(self)
         self.closed = False
 
-    # ------------------------------------------------------------------ I/O
+    # ------------------------------------------------------------------ the only sender
 
-    async def send(self, event: p._ServerEvent) -> None:
+    async def send(self, *events: p.ServerEvent) -> None:
+        """Send events in this order, with nothing of another task's in between."""
         if self.closed:
             return
-        if isinstance(event, p.Error):
-            self.services.metrics.errors.labels(code=event.code).inc()
         async with self._send_lock:
-            try:
-                await self.ws.send_text(event.to_json())
-            except (WebSocketDisconnect, RuntimeError):
-                self.closed = True
+            for event in events:
+                if isinstance(event, p.Error):
+                    self.services.metrics.errors.labels(code=event.code).inc()
+                try:
+                    await self.ws.send_text(event.to_json())
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    self.closed = True
+                    return
 
-    async def error(self, code: str, message: str, event_id: str | None = None) -> None:
-        self._errors += 1
+    async def error(self, code: str, message: str, event_id: str | None = None, *, client_fault: bool = True) -> None:
+        if client_fault:
+            self._errors += 1
         await self.send(p.Error(code=code, message=message, event_id=event_id))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """A task of this session's, kept referenced until done and cancelled when it closes."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # ------------------------------------------------------------------ the connection
 
     async def run(self) -> None:
         limits = self.settings.limits
         deadline = time.monotonic() + limits.max_session_s
         await self.send(p.SessionCreated(
-            session_id=self.id, protocol=p.PROTOCOL_VERSION, session=dict(self.config),
-            limits={"max_frame_bytes": limits.max_frame_bytes, "max_utterance_s": limits.max_utterance_s,
-                    "max_text_chars": limits.max_text_chars, "idle_timeout_s": limits.idle_timeout_s,
-                    "max_session_s": limits.max_session_s},
+            session_id=self.id, protocol=p.PROTOCOL_VERSION, session=self.config,
+            limits=p.SessionLimits(max_frame_bytes=limits.max_frame_bytes, max_utterance_s=limits.max_utterance_s,
+                                   max_text_chars=limits.max_text_chars, idle_timeout_s=limits.idle_timeout_s,
+                                   max_session_s=limits.max_session_s),
         ))
         try:
             while not self.closed:
@@ -98,7 +132,7 @@ class Session:
             return
         finally:
             self.closed = True
-            await self._stop_everything()
+            self._stop_everything()
 
     async def _close(self, code: int, reason: str) -> None:
         if not self.closed:
@@ -108,19 +142,21 @@ class Session:
             except RuntimeError:
                 pass
 
-    async def _stop_everything(self) -> None:
-        self.listener.abandon()
-        self.speech.abandon()
-        if self._turn_task and not self._turn_task.done():
-            self._turn_task.cancel()
+    def _stop_everything(self) -> None:
+        self._discard_speculation("abandoned")
+        self._drop_partial()
+        self.speech.interrupt(None)
+        for task in [self._turn_task, *self._background]:
+            if task is not None and not task.done():
+                task.cancel()
 
-    # ------------------------------------------------------------------ dispatch
+    # ------------------------------------------------------------------ client frames
 
-    async def _on_frame(self, message: dict[str, Any]) -> None:
+    async def _on_frame(self, message: Mapping[str, Any]) -> None:
         limit = self.settings.limits.max_frame_bytes
         data = message.get("bytes")
         text = message.get("text")
-        size = len(data) if data is not None else len((text or "").encode("utf-8"))
+        size = len(data) if data is not None else len((text or "").encode("utf-8", "surrogatepass"))
         if size > limit:
             await self.error(p.ErrorCode.FRAME_TOO_LARGE, f"frame of {size} bytes exceeds {limit}")
             return
@@ -138,11 +174,11 @@ class Session:
         elif isinstance(event, p.AudioAppend):
             await self._on_audio(event.pcm(), event.event_id)
         elif isinstance(event, p.AudioCommit):
-            self._require_configured(event.event_id)
-            turn = self.listener.commit()
-            if turn is None:
+            detector = self._require_detector(event.event_id)
+            ended = detector.commit()
+            if ended is None:
                 raise p.ProtocolError(p.ErrorCode.NOTHING_TO_COMMIT, "no buffered speech to commit", event.event_id)
-            self.start_turn(turn)
+            await self._end_turn(ended)
         elif isinstance(event, p.InputText):
             await self._on_text(event)
         elif isinstance(event, p.ResponseCancel):
@@ -157,68 +193,186 @@ class Session:
         voice = changes.get("voice")
         if voice is not None and voice not in self.services.speaker.voice_names.values():
             raise p.ProtocolError(p.ErrorCode.INVALID_EVENT, f"unknown voice {voice[:64]!r}", event.event_id)
-        if "input_sample_rate" in changes and self.config["input_sample_rate"] not in (None, changes["input_sample_rate"]):
-            self.listener.reset_stream()
-        self.config.update(changes)
-        self.listener.configure()
-        await self.send(p.SessionUpdated(session=dict(self.config)))
+        self.config = self.config.model_copy(update=changes)
+        rate, push_to_talk = self.config.input_sample_rate, self.config.turn_detection == "push_to_talk"
+        if rate is not None and (self.detector is None or self.detector.input_rate != rate):
+            # A new rate is a new stream: what was heard at the old one is dropped.
+            self._discard_speculation("abandoned")
+            self._drop_partial()
+            limits = self.settings.limits
+            self.detector = TurnDetector(self.settings.endpointing, self.services.vad, input_rate=rate,
+                                         push_to_talk=push_to_talk, max_utterance_s=limits.max_utterance_s,
+                                         partial_interval_ms=self.settings.partial_interval_ms)
+        elif self.detector is not None:
+            self.detector.push_to_talk = push_to_talk
+        await self.send(p.SessionUpdated(session=self.config))
 
-    def _require_configured(self, event_id: str | None) -> None:
-        if self.config["input_sample_rate"] is None:
+    def _require_detector(self, event_id: str | None) -> TurnDetector:
+        if self.detector is None:
             raise p.ProtocolError(
                 p.ErrorCode.NOT_CONFIGURED, "send session.update with input_sample_rate before audio", event_id
             )
+        return self.detector
 
     async def _on_audio(self, pcm: bytes, event_id: str | None) -> None:
-        self._require_configured(event_id)
+        detector = self._require_detector(event_id)
         if len(pcm) % 2:
             raise p.ProtocolError(p.ErrorCode.BAD_AUDIO, "PCM16 audio must have an even number of bytes", event_id)
-        await self.listener.feed(pcm)
+        for event in detector.feed(pcm):
+            await self._on_turn_event(event)
 
     async def _on_text(self, event: p.InputText) -> None:
         limit = self.settings.limits.max_text_chars
         if len(event.text) > limit:
             raise p.ProtocolError(p.ErrorCode.TEXT_TOO_LONG, f"text longer than {limit} characters", event.event_id)
-        if self.speech.active:
-            self.speech.interrupt(heard_ms=None)
-        language = question_language(event.text, event.language, self.config["language"])
-        self.start_turn(Turn(turn_id=new_id("turn"), text=event.text.strip(), language=language, typed=True))
+        self.speech.interrupt(heard_ms=None)
+        language = question_language(event.text, event.language, self.config.language or "auto")
+        self.start_turn(Turn(turn_id=new_id("turn"), text=event.text.strip(), language=language))
 
-    # ------------------------------------------------------------------ turns
+    # ------------------------------------------------------------------ turn events (the policy)
+
+    async def _on_turn_event(self, event: TurnEvent) -> None:
+        detector = self.detector
+        assert detector is not None
+        if isinstance(event, TurnEnded):
+            await self._end_turn(event)
+            return
+        if isinstance(event, TooLong):   # its TurnEnded follows in the same batch
+            await self.error(p.ErrorCode.UTTERANCE_TOO_LONG, f"a turn may last at most {event.limit_s:g} s")
+            return
+        if getattr(event, "turn_id", None) != detector.turn_id:
+            return  # from a turn this session has already ended early (a long frame's later windows)
+        if isinstance(event, SpeechStart):
+            self.speech.interrupt(heard_ms=None)   # barge-in
+            await self.send(p.SpeechStarted(audio_start_ms=event.audio_start_ms))
+        elif isinstance(event, PartialDue):
+            self._start_partial(event)
+        elif isinstance(event, Paused):
+            self._speculate(event)
+        elif isinstance(event, Resumed):
+            self._discard_speculation("resumed")
+        elif isinstance(event, MayCommit):
+            if self._speculation_settles():
+                await self._end_turn(detector.end_turn())
+
+    def _language(self) -> str | None:
+        return self.config.language if self.config.language in ("zh", "en") else None
+
+    def _start_partial(self, due: PartialDue) -> None:
+        if self._partial is not None and not self._partial.done():
+            return
+        self._partial_stale = threading.Event()
+        self._partial = self._spawn(self._run_partial(due, self._partial_stale))
+
+    async def _run_partial(self, due: PartialDue, stale: threading.Event) -> None:
+        try:
+            heard = await self.answerer.transcribe(due.audio, self._language(), stage="asr_partial", unless=stale)
+        except NoLongerWanted:
+            return
+        except Exception:  # noqa: BLE001 - a partial is a courtesy; the final still runs
+            log.debug("partial transcription failed", exc_info=True)
+            return
+        finally:
+            if self.detector is not None:
+                self.detector.partial_done()
+        if heard.text and self.detector is not None and due.turn_id == self.detector.turn_id:
+            await self.send(p.TranscriptPartial(turn_id=due.turn_id, text=heard.text))
+
+    def _drop_partial(self) -> None:
+        self._partial_stale.set()
+        if self._partial is not None and not self._partial.done():
+            self._partial.cancel()
+
+    def _speculate(self, paused: Paused) -> None:
+        self._discard_speculation(None)
+        self._drop_partial()  # the speculation needs the transcriber more than a partial does
+        spec = self.speculation = self.answerer.speculate(paused.audio, self._language())
+        self._spawn(self._when_prepared(spec))
+
+    async def _when_prepared(self, spec: Speculation) -> None:
+        await spec.settled()
+        if spec.result is None:
+            return
+        prefetch = self.speech.prefetch(spec.result[1])
+        if prefetch is not None:
+            self._background.add(prefetch)
+            prefetch.add_done_callback(self._background.discard)
+        detector = self.detector
+        if spec is self.speculation and detector is not None and detector.may_commit and self._speculation_settles():
+            await self._end_turn(detector.end_turn())
+
+    def _speculation_settles(self) -> bool:
+        return self.answerer.settles_turn(self.speculation, confident=self.settings.endpointing.confident)
+
+    def _discard_speculation(self, fate: str | None) -> None:
+        spec, self.speculation = self.speculation, None
+        if spec is not None and fate:
+            self.services.metrics.speculations.labels(fate=fate).inc()
+            spec.cancel()
+
+    async def _end_turn(self, ended: TurnEnded) -> None:
+        """The detector ended a turn: announce it, then answer it (with what was prepared)."""
+        spec, self.speculation = self.speculation, None
+        if spec is not None:
+            self.services.metrics.speculations.labels(fate="used").inc()
+        self.services.metrics.observe("endpointing", ended.silence_s)
+        self._drop_partial()
+        turn = dataclasses.replace(ended.turn, speculation=spec)
+        # Sent together and before the answer starts, so `committed` always precedes the turn's
+        # `transcript.final`, however slow the socket.
+        await self.send(p.SpeechStopped(audio_end_ms=ended.speech_end_ms), p.Committed(turn_id=turn.turn_id))
+        self.start_turn(turn)
+
+    # ------------------------------------------------------------------ answering
 
     def start_turn(self, turn: Turn) -> None:
         """Answer a finished turn. A newer turn supersedes an older one still being prepared; an
         answer already playing is interrupted and allowed to end properly (its disclosure, its
         `response.done`) before the new answer starts."""
         previous = self._turn_task
-        if previous and not previous.done():
+        if previous is not None and not previous.done():
             if self.speech.active:
                 self.speech.interrupt(heard_ms=None)
             else:
                 previous.cancel()
-        self._turn_task = asyncio.create_task(self._answer(turn, previous))
+        self._turn_task = asyncio.get_running_loop().create_task(self._answer(turn, previous))
 
-    async def _answer(self, turn: Turn, previous: asyncio.Task | None = None) -> None:
+    async def _answer(self, turn: Turn, previous: asyncio.Task[None] | None) -> None:
         try:
-            answer = await self._resolve(turn)
+            turn, answer = await self._resolve(turn)
             if previous is not None and not previous.done():
                 await asyncio.wait([previous])
         except ServerBusy as exc:
-            await self.error(p.ErrorCode.SERVER_BUSY, str(exc))
+            await self.error(p.ErrorCode.SERVER_BUSY, str(exc), client_fault=False)
             return
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - one broken turn must not end the session
             log.exception("turn %s failed", turn.turn_id)
-            await self.error(p.ErrorCode.INTERNAL, "the answer could not be prepared")
+            await self.error(p.ErrorCode.INTERNAL, "the answer could not be prepared", client_fault=False)
             return
-        await self.speech.play(turn, answer)
+        await self._play(turn, answer)
 
-    async def _resolve(self, turn: Turn) -> Answer:
-        if not turn.typed:
-            text, language = await self.listener.final_transcript(turn)
-            turn.text, turn.language = text, language
-            await self.send(p.TranscriptFinal(turn_id=turn.turn_id, text=text, language=language))
-        if turn.answer is not None:
-            return turn.answer
-        return await self.services.answerer.answer(turn.text, turn.language)
+    async def _resolve(self, turn: Turn) -> tuple[Turn, Answer]:
+        """The turn's final text and its answer (a voice turn's transcript is sent first)."""
+        if turn.typed:
+            return turn, await self.answerer.answer(turn.text, turn.language or "en")
+        assert turn.audio is not None
+        heard, answer = await self.answerer.finish(turn.audio, self._language(), turn.speculation)
+        await self.send(p.TranscriptFinal(turn_id=turn.turn_id, text=heard.text, language=heard.language))
+        return dataclasses.replace(turn, text=heard.text, language=heard.language), answer
+
+    async def _play(self, turn: Turn, answer: Answer) -> None:
+        try:
+            async with aclosing(self.speech.play(turn, answer, self.config.viseme_format or "oculus")) as events:
+                async for event in events:
+                    await self.send(event)
+                    if isinstance(event, p.ResponseCreated):
+                        self._spawn(self.answerer.served(turn.text, answer, channel=self.channel,
+                                                         response_id=event.response_id))
+        except SynthesisFailed as exc:
+            busy = isinstance(exc.cause, ServerBusy)
+            if not busy:
+                log.error("synthesis failed in turn %s", turn.turn_id, exc_info=exc.cause)
+            await self.error(p.ErrorCode.SERVER_BUSY if busy else p.ErrorCode.INTERNAL,
+                             "the answer could not be spoken in full", client_fault=False)

@@ -1,4 +1,9 @@
-"""The speaking half of a session: one response at a time, paced, interruptible.
+"""Playback: one answer as a stream of protocol events, paced and interruptible.
+
+`Speech.play(turn, answer, viseme_format)` yields `response.created`, the `response.audio.delta`
+chunks and `response.done`; the session sends them (it is the only sender) and decides when to
+`interrupt`. Synthesis itself is the `Speaker`'s (speech_out.py); this module only turns its
+segments into timed events.
 
 Audio leaves at most ~2x real time after a short lead, so a client's buffer stays shallow and a
 barge-in loses little. A mandatory disclosure is a non-interruptible part: once an answer that
@@ -14,23 +19,30 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from avatar_bridge import mood_for
 
 from . import protocol as p
+from .engines import Runner, Speaker
 from .ids import new_id
-from .responder import Answer, related_json
+from .metrics import Metrics
+from .responder import Answer
 from .speech_out import b64
-
-if TYPE_CHECKING:
-    from .listener import Turn
-    from .session import Session
+from .turn_detector import Turn
 
 log = logging.getLogger(__name__)
 LEAD_MS = 600.0
 _END = object()  # marks the end of a sentence's segments in `_segments`
 PACE = 2.0
+
+
+class SynthesisFailed(Exception):
+    """A sentence could not be synthesised; the response ended early (`response.done` was sent)."""
+
+    def __init__(self, cause: BaseException):
+        super().__init__(str(cause))
+        self.cause = cause
 
 
 @dataclass
@@ -41,6 +53,7 @@ class _Playback:
     heard_ms: float | None = None
     first_sent: float | None = None
     sent_ms: float = 0.0
+    seq: int = 0
     words: list[tuple[str, float]] = field(default_factory=list)
 
     def heard_estimate(self) -> float:
@@ -56,9 +69,12 @@ class _Playback:
 
 
 class Speech:
-    def __init__(self, session: "Session"):
-        self.session = session
-        self.services = session.services
+    """Plays one response at a time for one session. Holds no reference to the session."""
+
+    def __init__(self, speaker: Speaker, inference: Runner, metrics: Metrics):
+        self.speaker = speaker
+        self._inference = inference
+        self._metrics = metrics
         self.current: _Playback | None = None
 
     @property
@@ -66,102 +82,108 @@ class Speech:
         return self.current is not None
 
     def interrupt(self, heard_ms: float | None) -> None:
+        """Stop the playing answer (its disclosure, once started, still plays in full)."""
         if self.current is not None:
             self.current.heard_ms = heard_ms
             self.current.stop.set()
 
-    def abandon(self) -> None:
-        self.interrupt(None)
-
-    def prefetch(self, answer: Answer) -> None:
+    def prefetch(self, answer: Answer) -> "asyncio.Task[Any] | None":
         """Synthesise the first sentence in the background so a committed turn speaks at once."""
-        speaker = self.services.speaker
-        if answer.language not in speaker.engines:
-            return
-        sentences = speaker.sentences(answer.text, answer.language)
-        if sentences:
-            asyncio.get_running_loop().create_task(self._warm(sentences[0], answer.language))
+        if answer.language not in self.speaker.engines:
+            return None
+        sentences = self.speaker.sentences(answer.text, answer.language)
+        if not sentences:
+            return None
+        return asyncio.get_running_loop().create_task(self._warm(sentences[0], answer.language))
 
     async def _warm(self, sentence: str, language: str) -> None:
         try:
-            await self.services.inference.run("tts", self.services.speaker.synthesize, sentence, language)
+            await self._inference.run("tts", self.speaker.synthesize, sentence, language)
         except Exception:  # noqa: BLE001 - a failed warm-up only costs the cache hit
             log.debug("prefetch failed", exc_info=True)
 
-    async def play(self, turn: "Turn", answer: Answer) -> None:
-        session, speaker = self.session, self.services.speaker
-        fmt = session.config["viseme_format"]
+    async def play(self, turn: Turn, answer: Answer, viseme_format: str) -> AsyncIterator[p.ServerEvent]:
+        """The response's events, paced. A synthesis failure ends the response properly (a
+        `response.done`, marked interrupted) and then raises `SynthesisFailed`, so a client never
+        sees a `response.created` without its `response.done`."""
+        speaker = self.speaker
         playback = _Playback(response_id=new_id("resp"), language=answer.language)
         self.current = playback
+        failure: BaseException | None = None
         try:
-            await session.send(p.ResponseCreated(
+            yield p.ResponseCreated(
                 response_id=playback.response_id, turn_id=turn.turn_id, text=answer.text,
                 language=answer.language, entry_id=answer.entry_id, confidence=round(answer.confidence, 4),
                 handoff=answer.handoff, kind=answer.kind, mood=mood_for(answer.kind), disclosure=answer.disclosure,
-                sample_rate=speaker.sample_rate(answer.language), viseme_format=fmt,
-                related=related_json(answer),
-            ))
-            asyncio.get_running_loop().create_task(self._audit(turn, answer, playback.response_id))
+                sample_rate=speaker.sample_rate(answer.language), viseme_format=viseme_format,
+                related=[p.RelatedEntry(id=i, question=q) for i, q in answer.related],
+            )
             parts = [(answer.text, True)] + ([(answer.disclosure, False)] if answer.disclosure else [])
             started = time.monotonic()
-            seq = 0
-            for text, interruptible in parts:
-                sentences = speaker.sentences(text, answer.language)
-                for sentence in sentences:
-                    if playback.stop.is_set() and interruptible:
-                        break
-                    async for segment in self._segments(sentence, answer.language):
-                        seq = await self._send(playback, turn, segment, seq, started, interruptible)
-                    if not interruptible and sentence == sentences[-1]:
-                        seq = await self._send(playback, turn, speaker.pause(answer.language), seq, started, False)
-            interrupted = playback.stop.is_set()
+            try:
+                for text, interruptible in parts:
+                    sentences = speaker.sentences(text, answer.language)
+                    for sentence in sentences:
+                        if playback.stop.is_set() and interruptible:
+                            break
+                        async for segment in self._segments(sentence, answer.language):
+                            async for event in self._chunks(playback, turn, segment, started, interruptible,
+                                                            viseme_format):
+                                yield event
+                        if not interruptible and sentence == sentences[-1]:
+                            async for event in self._chunks(playback, turn, speaker.pause(answer.language),
+                                                            started, False, viseme_format):
+                                yield event
+            except Exception as exc:  # noqa: BLE001 - ended below, reported by the caller
+                failure = exc
+            interrupted = playback.stop.is_set() or failure is not None
             heard = playback.heard_estimate() if interrupted else None
-            await session.send(p.ResponseDone(
+            yield p.ResponseDone(
                 response_id=playback.response_id, interrupted=interrupted, audio_ms=round(playback.sent_ms, 3),
                 heard_ms=None if heard is None else round(heard, 1),
                 heard_text=None if heard is None else playback.heard_text(heard),
-            ))
+            )
         finally:
             if self.current is playback:
                 self.current = None
+        if failure is not None:
+            raise SynthesisFailed(failure) from failure
 
     async def _segments(self, sentence: str, language: str) -> AsyncIterator[Any]:
         """The sentence's segments as the TTS thread makes them, so the first piece is sent
         while the rest of the sentence is still being synthesised."""
         loop, ready = asyncio.get_running_loop(), asyncio.Queue()
-        job = asyncio.ensure_future(self.services.inference.run(
-            "tts", self.services.speaker.synthesize, sentence, language,
+        job = asyncio.ensure_future(self._inference.run(
+            "tts", self.speaker.synthesize, sentence, language,
             on_segment=lambda segment: loop.call_soon_threadsafe(ready.put_nowait, segment)))
         # Scheduled after every segment the thread handed over, so it always arrives last.
         job.add_done_callback(lambda _: ready.put_nowait(_END))
-        while (segment := await ready.get()) is not _END:
-            yield segment
+        try:
+            while (segment := await ready.get()) is not _END:
+                yield segment
+        finally:
+            if not job.done():
+                job.cancel()
         job.result()  # a synthesis error surfaces here, after what was made was played
 
-    async def _send(self, playback: _Playback, turn: "Turn", segment: Any, seq: int, started: float,
-                    interruptible: bool) -> int:
-        """Send one segment as paced audio chunks; returns the next sequence number."""
-        speaker, fmt = self.services.speaker, self.session.config["viseme_format"]
+    async def _chunks(self, playback: _Playback, turn: Turn, segment: Any, started: float,
+                      interruptible: bool, viseme_format: str) -> AsyncIterator[p.AudioDelta]:
+        """One segment as paced audio chunks."""
         base = playback.sent_ms
         playback.words.extend((w.text, base + w.start_ms) for w in segment.words)
-        for chunk in speaker.chunks(segment, base, fmt):
+        for chunk in self.speaker.chunks(segment, base, viseme_format):
             if playback.stop.is_set() and interruptible:
                 break
             await self._pace(playback, started, chunk.offset_ms)
-            await self.session.send(p.AudioDelta(
-                response_id=playback.response_id, seq=seq, audio=b64(chunk.pcm),
+            yield p.AudioDelta(
+                response_id=playback.response_id, seq=playback.seq, audio=b64(chunk.pcm),
                 sample_rate=chunk.sample_rate, offset_ms=chunk.offset_ms,
                 duration_ms=chunk.duration_ms, interruptible=interruptible, lipsync=chunk.lipsync,
-            ))
+            )
             playback.sent_ms = chunk.offset_ms + chunk.duration_ms
-            if seq == 0:
-                self._first_audio(playback, turn)
-                self.services.metrics.observe("tts_first_audio", time.monotonic() - started)
-            seq += 1
-        return seq
-
-    async def _audit(self, turn: "Turn", answer: Answer, response_id: str) -> None:
-        await self.services.answerer.served(turn.text, answer, channel=self.session.channel, response_id=response_id)
+            if playback.seq == 0:
+                self._first_audio(playback, turn, started)
+            playback.seq += 1
 
     async def _pace(self, playback: _Playback, started: float, offset_ms: float) -> None:
         allowed = LEAD_MS + PACE * (time.monotonic() - started) * 1000.0
@@ -172,8 +194,9 @@ class Speech:
             except asyncio.TimeoutError:
                 pass
 
-    def _first_audio(self, playback: _Playback, turn: "Turn") -> None:
+    def _first_audio(self, playback: _Playback, turn: Turn, started: float) -> None:
         now = time.monotonic()
         playback.first_sent = now
+        self._metrics.observe("tts_first_audio", now - started)
         if turn.speech_end_wall is not None:
-            self.services.metrics.observe("turn_to_first_audio", now - turn.speech_end_wall)
+            self._metrics.observe("turn_to_first_audio", now - turn.speech_end_wall)

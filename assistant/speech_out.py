@@ -63,7 +63,7 @@ class SegmentCache:
                 self._bytes -= sum(seg.audio.nbytes for seg in old)
 
 
-class Speaker:
+class CachedSpeaker:
     """Owns the TTS engines (one per language, shared by all sessions) and the sentence caches:
     an in-memory LRU in front of an optional on-disk `AnswerCache` that survives restarts and is
     keyed by the voice's fingerprint, so a changed entry or voice never plays stale audio."""

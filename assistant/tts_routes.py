@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from avatar_bridge import VISEME_FORMATS, mood_for, render
 
-from .render_script import assemble, wav_bytes
+from .tracks import assemble, wav_bytes
 
 router = APIRouter()
 _load_lock = threading.Lock()

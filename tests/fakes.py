@@ -60,7 +60,7 @@ class _EnergyDetector:
 
 
 class EnergyVad:
-    """`.detector()` per session, like assistant.loading.VadModel."""
+    """`.detector()` per session, like assistant.loading.SileroVadModel."""
 
     def __init__(self, threshold: float = 0.05):
         self.threshold = threshold
@@ -148,7 +148,7 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     from assistant.responder import Responder
     from assistant.services import Inference, Services
     from assistant.settings import Settings
-    from assistant.speech_out import Speaker
+    from assistant.speech_out import CachedSpeaker
     from knowledge import KnowledgeIndex
     from knowledge.entry import Entry
     from voices import split_sentences
@@ -158,7 +158,7 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     index = KnowledgeIndex(tmp_path / "chroma", HashEmbedder())
     index.build([Entry.from_dict(e) for e in FAKE_KB])
     inference = Inference(config.limits.inference_queue)
-    speaker = Speaker({"en": SilentVoice("en"), "zh": SilentVoice("zh", sample_rate=24_000)},
+    speaker = CachedSpeaker({"en": SilentVoice("en"), "zh": SilentVoice("zh", sample_rate=24_000)},
                       {"en": "silent-en", "zh": "silent-zh"}, split=split_sentences)
     return Services(settings=config, transcriber=transcriber or ScriptedTranscriber("I lost my bank card"),
                     vad=EnergyVad(), index=index, responder=Responder(index, handoff_threshold=0.3),
