@@ -128,7 +128,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     # Without services the store is not open yet: the gate is made in the lifespan, once it is.
     app.state.gate = admission_gate(services) if services is not None else None
-    open_sessions: set[Session] = set()
+    open_sessions = 0   # a count, not the sessions: nothing outside a session reaches into it
 
     def ready_services() -> Services:
         svc = app.state.services
@@ -144,7 +144,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def readyz() -> JSONResponse:
         if app.state.services is None:
             return JSONResponse({"status": "loading"}, status_code=503)
-        return JSONResponse({"status": "ready", "sessions": len(open_sessions)})
+        return JSONResponse({"status": "ready", "sessions": open_sessions})
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -167,6 +167,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @app.websocket("/v1/session")
     async def session_endpoint(ws: WebSocket) -> None:
+        nonlocal open_sessions
         client = ws.client.host if ws.client else "unknown"
         gate: Gate | None = app.state.gate
         # On a worker thread: a kiosk token is looked up in the database (see RateLimiter).
@@ -177,22 +178,21 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         reason = verdict.reason
         if verdict.allowed and svc is None:
             reason = "models are still loading"
-        elif verdict.allowed and len(open_sessions) >= settings.limits.max_sessions:
+        elif verdict.allowed and open_sessions >= settings.limits.max_sessions:
             reason = "server is at its session limit"
         if reason:
             if svc is not None:
                 svc.metrics.refused.labels(reason=reason.split(";")[0]).inc()
             await ws.close(code=1008, reason=reason)
             return
-        session = Session(ws, svc, verdict.channel, settings)
-        open_sessions.add(session)
+        open_sessions += 1
         gauge = svc.metrics.sessions.labels(channel=verdict.channel.split(":")[0])
         gauge.inc()
         try:
-            await session.run()
+            await Session(ws, svc, verdict.channel, settings).run()
         finally:
             gauge.dec()
-            open_sessions.discard(session)
+            open_sessions -= 1
 
     app.state.kb_store = services.kb_store if services else None
     app.include_router(tts_router)

@@ -163,3 +163,66 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     return Services(settings=config, transcriber=transcriber or ScriptedTranscriber("I lost my bank card"),
                     vad=EnergyVad(), index=index, responder=Responder(index, handoff_threshold=0.3),
                     speaker=speaker, metrics=Metrics(), inference=inference, asr_prompts={})
+
+
+class FakeSocket:
+    """An in-memory WebSocket for `assistant.session.Session` (its `Socket` protocol), as Wyoming
+    tests its events on fake streams: the test queues client frames and reads the server's events
+    as they were sent. `send_delay_s` makes it a slow socket (every send takes that long)."""
+
+    def __init__(self, send_delay_s: float = 0.0):
+        import asyncio
+
+        self.send_delay_s = send_delay_s
+        self.incoming: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sent: list[dict[str, Any]] = []
+        self.closed_with: tuple[int, str | None] | None = None
+        self._changed = asyncio.Condition()
+
+    # the session's side
+    async def receive(self) -> dict[str, Any]:
+        return await self.incoming.get()
+
+    async def send_text(self, data: str) -> None:
+        import asyncio
+        import json
+
+        if self.closed_with is not None:
+            raise RuntimeError("the socket is closed")
+        data.encode("utf-8")   # as a real socket does: text that is not UTF-8 cannot be sent
+        if self.send_delay_s:
+            await asyncio.sleep(self.send_delay_s)
+        async with self._changed:
+            self.sent.append(json.loads(data))
+            self._changed.notify_all()
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        async with self._changed:
+            self.closed_with = (code, reason)
+            self._changed.notify_all()
+
+    # the test's side
+    def text(self, event: Any) -> None:
+        import json
+
+        self.incoming.put_nowait({"type": "websocket.receive",
+                                  "text": event if isinstance(event, str) else json.dumps(event)})
+
+    def audio(self, audio: np.ndarray) -> None:
+        pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+        self.incoming.put_nowait({"type": "websocket.receive", "bytes": pcm})
+
+    def disconnect(self) -> None:
+        self.incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
+
+    def types(self) -> list[str]:
+        return [e["type"] for e in self.sent]
+
+    async def wait_for(self, predicate: Any, timeout: float = 5.0) -> None:
+        """Until `predicate(sent events)` holds (a type name: until one such event was sent)."""
+        import asyncio
+
+        check = (lambda sent: any(e["type"] == predicate for e in sent)) if isinstance(predicate, str) else predicate
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: check(self.sent) or self.closed_with is not None),
+                                   timeout)

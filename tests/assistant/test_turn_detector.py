@@ -1,0 +1,129 @@
+"""TurnDetector on scripted audio (tests/fakes.EnergyVad: a tone is speech, zeros are silence):
+the events a stream produces, in order, with no socket, session or model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from assistant.settings import Endpointing
+from assistant.turn_detector import (PREROLL_MS, TAIL_MS, MayCommit, PartialDue, Paused, Resumed, SpeechStart,
+                                     TooLong, TurnDetector, TurnEnded)
+from tests.fakes import RATE, EnergyVad, silence, tone
+
+
+def pcm(audio: np.ndarray, rate: int = RATE) -> list[bytes]:
+    """20 ms PCM16 chunks, as a microphone sends them."""
+    step = rate // 50
+    data = (np.clip(audio, -1, 1) * 32767).astype("<i2")
+    return [data[i:i + step].tobytes() for i in range(0, len(data), step)]
+
+
+def run(detector: TurnDetector, *pieces: np.ndarray, rate: int = RATE) -> list:
+    events = []
+    for chunk in pcm(np.concatenate(pieces), rate):
+        events.extend(detector.feed(chunk))
+    return events
+
+
+def kinds(events: list, *, partials: bool = False) -> list[str]:
+    return [type(e).__name__ for e in events if partials or not isinstance(e, PartialDue)]
+
+
+def detector(**kw) -> TurnDetector:
+    return TurnDetector(Endpointing(), EnergyVad(), input_rate=kw.pop("input_rate", RATE), **kw)
+
+
+def test_a_question_then_silence_gives_the_milestones_in_order():
+    events = run(detector(), silence(0.5), tone(1.5), silence(1.3))
+    assert kinds(events, partials=True) == ["SpeechStart", "PartialDue", "Paused", "MayCommit", "TurnEnded"]
+    start, ended = events[0], events[-1]
+    assert {getattr(e, "turn_id", None) for e in events[:-1]} == {start.turn_id} == {ended.turn.turn_id}
+    assert abs(start.audio_start_ms - 500) <= 64
+    # The turn's audio: a little before the start, the speech, and a short tail.
+    expected = (PREROLL_MS + 1500 + TAIL_MS) / 1000
+    assert abs(len(ended.turn.audio) / RATE - expected) < 0.1
+    assert abs(ended.speech_end_ms - 2000) <= 64 and ended.silence_s == pytest.approx(1.0, abs=0.04)
+
+
+def test_the_pause_carries_the_audio_so_far_and_resumed_speech_makes_it_stale():
+    events = run(detector(), silence(0.3), tone(0.8), silence(0.25), tone(0.6), silence(1.3))
+    assert kinds(events) == ["SpeechStart", "Paused", "Resumed", "Paused", "MayCommit", "TurnEnded"]
+    first, second = [e for e in events if isinstance(e, Paused)]
+    assert len(first.audio) < len(second.audio)
+    assert len(events[-1].turn.audio) / RATE > 0.8 + 0.25 + 0.6   # both clauses are one turn
+
+
+def test_a_cough_is_not_a_turn():
+    assert run(detector(), silence(0.3), tone(0.1), silence(1.5)) == []
+
+
+def test_end_turn_is_the_sessions_early_commit():
+    d = detector()
+    events = run(d, tone(1.0), silence(0.4))
+    assert kinds(events)[-1] == "MayCommit" and d.may_commit and d.in_turn
+    ended = d.end_turn()
+    assert isinstance(ended, TurnEnded) and ended.turn.turn_id == events[0].turn_id
+    assert not d.in_turn and d.turn_id is None and not d.may_commit
+    assert run(d, silence(1.5)) == []            # no second end for the same turn
+    again = run(d, tone(0.5), silence(1.2))      # the next turn gets a new id
+    assert again[0].turn_id != events[0].turn_id
+
+
+def test_push_to_talk_ends_only_on_commit_with_everything_buffered():
+    d = detector(push_to_talk=True)
+    events = run(d, silence(0.5), tone(0.6), silence(2.0))
+    assert kinds(events) == ["SpeechStart"]
+    ended = d.commit()
+    assert ended is not None and len(ended.turn.audio) / RATE == pytest.approx(3.1, abs=0.05)
+    assert d.commit() is None                    # nothing heard since
+
+
+def test_commit_in_vad_mode_needs_a_turn():
+    d = detector()
+    run(d, silence(1.0))
+    assert d.commit() is None
+    run(d, tone(0.5))
+    assert d.commit() is not None
+
+
+def test_a_turn_past_the_limit_ends_with_too_long():
+    events = run(detector(max_utterance_s=2.0), tone(2.5))
+    assert kinds(events)[0] == "SpeechStart"
+    too_long = [i for i, e in enumerate(events) if isinstance(e, TooLong)]
+    assert len(too_long) == 1 and isinstance(events[too_long[0] + 1], TurnEnded)
+    assert events[too_long[0]].limit_s == 2.0
+
+
+def test_partials_come_at_the_interval_counted_from_the_last_partials_end():
+    d = detector(partial_interval_ms=500)
+    events = run(d, tone(1.3))
+    due = [e for e in events if isinstance(e, PartialDue)]
+    assert len(due) == 2 and len(due[0].audio) < len(due[1].audio)
+    d.partial_done()                              # a partial that just finished restarts the interval
+    assert not [e for e in run(d, tone(0.4)) if isinstance(e, PartialDue)]
+
+
+def test_any_input_rate_is_resampled_to_16k():
+    src = np.repeat(np.concatenate([silence(0.3), tone(1.0), silence(1.2)]), 3)   # the same audio at 48 kHz
+    events = run(detector(input_rate=48_000), src, rate=48_000)
+    assert kinds(events) == ["SpeechStart", "Paused", "MayCommit", "TurnEnded"]
+    assert abs(len(events[-1].turn.audio) / RATE - (PREROLL_MS + 1000 + TAIL_MS) / 1000) < 0.15
+
+
+def test_turns_are_frozen_and_timed_by_the_injected_clock():
+    ticks = iter(range(1000, 100000))
+    d = TurnDetector(Endpointing(), EnergyVad(), input_rate=RATE, clock=lambda: float(next(ticks)))
+    ended = run(d, tone(0.6), silence(1.2))[-1]
+    assert ended.turn.speech_end_wall is not None and ended.turn.speech_end_wall >= 1000
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ended.turn.text = "changed"  # type: ignore[misc]
+    assert not ended.turn.typed
+
+
+def test_events_name_nothing_but_data():
+    """The detector's events are plain data: no callbacks, no references to a session."""
+    for cls in (SpeechStart, PartialDue, Paused, Resumed, MayCommit, TooLong, TurnEnded):
+        assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
