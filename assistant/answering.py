@@ -19,6 +19,7 @@ import numpy as np
 
 from .asr import Transcript
 from .completeness import looks_complete
+from .conversation import Conversation
 from .engines import AuditSink, Runner, Transcriber
 from .metrics import Metrics
 from .responder import Answer, Responder, asks_for_human, detect_language
@@ -91,19 +92,24 @@ class Answerer:
         # "" language: the audio never reached the model (silence gate); answer in the asked one.
         return dataclasses.replace(result, text=result.text.strip(), language=result.language or language or "en")
 
-    async def answer(self, text: str, language: str) -> Answer:
-        """Retrieve, then answer or hand off (never text an approved entry does not say)."""
-        candidates, retrieval_s = await self._inference.run("light", self.responder.retrieve, text)
+    async def answer(self, text: str, language: str, conversation: Conversation | None = None) -> Answer:
+        """Retrieve (in the conversation's context, if any), then answer or hand off (never text
+        an approved entry does not say). The conversation is only read here; `served` records
+        the turn in it, so a speculation that is thrown away leaves no trace."""
+        candidates, retrieval_s, followed = await self._inference.run(
+            "light", self.responder.retrieve, text, language, conversation)
         self._metrics.observe("retrieval", retrieval_s)
-        return self.responder.answer(text, language, candidates, retrieval_s)
+        return self.responder.answer(text, language, candidates, retrieval_s, followed_up=followed)
 
-    async def hear(self, audio: np.ndarray, language: str | None) -> tuple[Transcript, Answer]:
+    async def hear(self, audio: np.ndarray, language: str | None,
+                   conversation: Conversation | None = None) -> tuple[Transcript, Answer]:
         transcript = await self.transcribe(audio, language)
-        return transcript, await self.answer(transcript.text, transcript.language)
+        return transcript, await self.answer(transcript.text, transcript.language, conversation)
 
-    def speculate(self, audio: np.ndarray, language: str | None) -> Speculation:
+    def speculate(self, audio: np.ndarray, language: str | None,
+                  conversation: Conversation | None = None) -> Speculation:
         """Start preparing the answer to `audio` (the turn so far) in the background."""
-        return Speculation(asyncio.get_running_loop().create_task(self.hear(audio, language)))
+        return Speculation(asyncio.get_running_loop().create_task(self.hear(audio, language, conversation)))
 
     @staticmethod
     def settles_turn(speculation: Speculation | None, *, confident: float) -> bool:
@@ -120,8 +126,8 @@ class Answerer:
             return True
         return not answer.handoff and answer.confidence >= confident
 
-    async def finish(self, audio: np.ndarray, language: str | None,
-                     speculation: Speculation | None = None) -> tuple[Transcript, Answer]:
+    async def finish(self, audio: np.ndarray, language: str | None, speculation: Speculation | None = None,
+                     conversation: Conversation | None = None) -> tuple[Transcript, Answer]:
         """The final transcript and answer of a voice turn: the speculation's, when it was prepared
         on this very audio and succeeded; otherwise transcribed and answered now."""
         if speculation is not None:
@@ -130,14 +136,20 @@ class Answerer:
                 return speculation.result
             if not speculation.task.cancelled():
                 log.warning("speculative answer failed; transcribing again", exc_info=speculation.task.exception())
-        return await self.hear(audio, language)
+        return await self.hear(audio, language, conversation)
 
-    async def served(self, question: str, answer: Answer, *, channel: str, response_id: str | None = None) -> str | None:
-        """Count and audit one answer given to a customer; returns the audit's response id.
+    async def served(self, question: str, answer: Answer, *, channel: str, response_id: str | None = None,
+                     conversation: Conversation | None = None) -> str | None:
+        """Count and audit one answer given to a customer, and remember it in its conversation;
+        returns the audit's response id.
 
         Called once per answer actually served (a discarded speculation is never counted). A
         failed audit is logged and costs the customer nothing."""
         self._metrics.turns.labels(outcome=answer.kind, language=answer.language).inc()
+        if answer.followed_up:
+            self._metrics.followups.labels(outcome=answer.kind).inc()
+        if conversation is not None:
+            conversation.remember(question, answer.language, None if answer.handoff else answer.entry_id, answer.topic)
         if self._audit is None:
             return response_id
         fields = dict(question=question, channel=channel, language=answer.language, kind=answer.kind,

@@ -23,6 +23,7 @@ from knowledge.staff_api import router as staff_router
 from .admission import Admission, Gate, RateLimiter
 from .kiosks import KioskRegistry
 from .answering import question_language
+from .conversation import Conversations
 from .services import ServerBusy, Services
 from .session import Session
 from .settings import Settings
@@ -66,6 +67,9 @@ async def follow_other_processes(services: Services, every_s: float = 30.0) -> N
 class AskRequest(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     language: Literal["zh", "en"] | None = None
+    conversation_id: str | None = Field(None, max_length=64, description=(
+        "the `conversation_id` of an earlier answer, so a follow-up question (\"what documents do I "
+        "need for that\") is understood in its context; omitted, unknown or expired: a new conversation"))
 
 
 class Candidate(BaseModel):
@@ -90,6 +94,8 @@ class AskResponse(BaseModel):
     candidates: list[Candidate]
     related: list[Related]
     response_id: str | None = Field(description="the served answer's id in the audit log (for feedback)")
+    conversation_id: str = Field(description="send it with the next question of this conversation")
+    followed_up: bool = Field(description="the conversation's context chose this entry")
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
@@ -129,6 +135,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Without services the store is not open yet: the gate is made in the lifespan, once it is.
     app.state.gate = admission_gate(services) if services is not None else None
     open_sessions = 0   # a count, not the sessions: nothing outside a session reaches into it
+    # The contexts of `POST /v1/ask` conversations (a WebSocket session keeps its own).
+    conversations = Conversations(ttl_s=min(settings.limits.max_session_s, 30 * 60.0))
 
     def ready_services() -> Services:
         svc = app.state.services
@@ -158,12 +166,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         if len(body.text) > limit:
             raise HTTPException(413, f"text longer than {limit} characters")
         language = question_language(body.text, body.language, settings.language)
+        conversation_id, conversation = conversations.get(body.conversation_id)
         try:
-            answer = await svc.answerer.answer(body.text, language)
-            response_id = await svc.answerer.served(body.text, answer, channel="ask")
+            answer = await svc.answerer.answer(body.text, language, conversation)
+            response_id = await svc.answerer.served(body.text, answer, channel="ask", conversation=conversation)
         except ServerBusy as exc:
             raise HTTPException(503, str(exc)) from None
-        return {**svc.responder.to_json(answer), "response_id": response_id}
+        return {**svc.responder.to_json(answer), "response_id": response_id, "conversation_id": conversation_id,
+                "followed_up": answer.followed_up}
 
     @app.websocket("/v1/session")
     async def session_endpoint(ws: WebSocket) -> None:

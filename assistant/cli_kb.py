@@ -139,6 +139,8 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
     threshold = settings.handoff_threshold if args.threshold is None else args.threshold
     if not 0.0 <= threshold <= 1.0:
         return _fail(f"--threshold must be between 0 and 1, got {threshold}")
+    if args.file.endswith(".jsonl"):
+        return _eval_dialogues(args, settings, threshold)
     try:
         queries = parse_queries(_read_text(args.file))
     except (OSError, UnicodeDecodeError) as exc:
@@ -168,6 +170,50 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
     print(f"wrong-answer rate:          {_pct(result.wrong_answer_rate)}")
     print(f"off-topic handed off:       {_pct(result.offtopic_handoff_rate)}")
     print(json.dumps(result.to_json()))
+    return 0
+
+
+def _eval_dialogues(args: argparse.Namespace, settings: Settings, threshold: float) -> int:
+    """`kb eval DIALOGUES.jsonl`: follow-up turns scored with the conversation's context, and
+    without it for comparison (see assistant/dialogues.py for the format)."""
+    import json
+    import tempfile
+
+    from knowledge.entry import EntryError
+    from knowledge.evaluate import EvalFileError
+
+    from .dialogues import dialogue_figures, evaluate_dialogues, parse_dialogues
+    from .responder import Responder
+
+    try:
+        dialogues = parse_dialogues(_read_text(args.file))
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {args.file}: {exc}")
+    except EvalFileError as exc:
+        return _file_problems(args.file, exc, "bad line(s)")
+    with tempfile.TemporaryDirectory(prefix="dt-kb-eval-") as tmp:
+        try:
+            responder = Responder(_eval_index(args, settings, tmp), handoff_threshold=threshold)
+            alone = dialogue_figures(evaluate_dialogues(responder, dialogues, context=False))
+            outcomes = evaluate_dialogues(responder, dialogues)
+        except (OSError, EntryError) as exc:
+            return _fail(f"cannot open the knowledge base: {exc}")
+        except EvalFileError as exc:
+            return _file_problems(args.file, exc, "line(s) naming entries the index does not hold")
+    result = dialogue_figures(outcomes)
+    mistakes = [o for o in outcomes if o.verdict != "right"]
+    if mistakes:
+        print(f"mistakes ({len(mistakes)}):")
+    for o in mistakes:
+        print(f"  {o.dialogue} turn {o.position + 1}: {o.text!r}: {o.verdict}; expected {o.expected or '(hand off)'}, "
+              f"answered {o.answered or '(hand off)'} at confidence {o.confidence:.2f}"
+              + (" (from the context)" if o.followed_up else ""))
+    print(f"dialogues: {result.dialogues}, follow-up turns: {result.followups}, threshold {threshold:.2f}")
+    print(f"follow-ups right:           {_pct(result.right)}  (without context {_pct(alone.right)})")
+    print(f"follow-ups answered wrongly: {_pct(result.wrong)}  (without context {_pct(alone.wrong)})")
+    print(f"follow-ups handed off:      {_pct(result.handed_off)}  (without context {_pct(alone.handed_off)})")
+    print(f"first turns right:          {_pct(result.first_turns_right)}")
+    print(json.dumps({**result.to_json(), "without_context": alone.to_json()}))
     return 0
 
 
@@ -265,8 +311,10 @@ def add_kb_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> 
     exp.set_defaults(func=cmd_kb_export)
     rei = kb_sub.add_parser("reindex", parents=common, help="rebuild the vector index from the store")
     rei.set_defaults(func=cmd_kb_reindex)
-    ev = kb_sub.add_parser("eval", parents=common, help="accuracy and hand-off figures on a labelled question CSV")
-    ev.add_argument("file", help="CSV with header question,expected_entry_id (empty id: should hand off)")
+    ev = kb_sub.add_parser("eval", parents=common,
+                           help="accuracy and hand-off figures on a labelled question CSV, or on dialogues (.jsonl)")
+    ev.add_argument("file", help="CSV with header question,expected_entry_id (empty id: should hand off), "
+                                 "or a .jsonl file of dialogues (docs/knowledge.md, 'Conversations')")
     ev.add_argument("--kb", help="evaluate this JSONL (built into a temporary index) instead of the served index")
     ev.add_argument("--threshold", type=float, help="hand-off threshold (default: DT_HANDOFF_THRESHOLD)")
     ev.set_defaults(func=cmd_kb_eval)

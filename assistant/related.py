@@ -19,12 +19,14 @@ MAX_RELATED = 3
 SMALL_TALK = frozenset({"chitchat", "greeting"})
 
 
-def _question(entry: Any, language: str) -> str | None:
+def first_question(entry: Any, language: str) -> str | None:
+    """The entry's own first example question in `language` (how it is suggested, and the topic a
+    follow-up question refers to)."""
     questions = entry.questions.get(language) or ()
     return questions[0] if questions else None
 
 
-def _small_talk(entry: Any) -> bool:
+def small_talk(entry: Any) -> bool:
     return bool(SMALL_TALK & set(entry.tags))
 
 
@@ -57,9 +59,9 @@ def _pick(pool: Iterable[Any], language: str, exclude: set[str], limit: int) -> 
     for entry in pool:
         if len(out) >= limit:
             break
-        if entry.id in exclude or _small_talk(entry):
+        if entry.id in exclude or small_talk(entry):
             continue
-        question = _question(entry, language)
+        question = first_question(entry, language)
         if question:
             out.append((entry.id, question))
             exclude.add(entry.id)
@@ -69,7 +71,7 @@ def _pick(pool: Iterable[Any], language: str, exclude: set[str], limit: int) -> 
 def related_to_answer(cited: Any, candidates: Sequence[Any], tags: TagIndex, language: str,
                       limit: int = MAX_RELATED) -> tuple[tuple[str, str], ...]:
     """Up to `limit` (entry id, question) pairs related to the cited entry; never the cited entry."""
-    if _small_talk(cited):
+    if small_talk(cited):
         return ()
     topical = tags.topical(cited)
     if not topical:

@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
-from .related import TagIndex, did_you_mean, related_to_answer
+from .conversation import Conversation
+from .related import TagIndex, did_you_mean, first_question, related_to_answer, small_talk
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # The retriever is asked for more entries than are reported as candidates: the extra ones only
@@ -57,6 +58,8 @@ class Answer:
     candidates: tuple[tuple[str, float], ...] = field(default_factory=tuple)
     retrieval_s: float = 0.0
     related: tuple[tuple[str, str], ...] = ()   # (entry id, question in `language`) follow-ups
+    topic: str | None = None       # the cited entry's own first question in `language` (what a follow-up refers to)
+    followed_up: bool = False      # the conversation's context chose this entry
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -78,20 +81,30 @@ class Responder:
         self.handoff_threshold = handoff_threshold
         self._tags: TagIndex | None = None   # rebuilt only when the served entries change
 
-    def retrieve(self, text: str) -> tuple[list[Any], float]:
+    def retrieve(self, text: str, language: str = "en", conversation: Conversation | None = None
+                 ) -> tuple[list[Any], float, bool]:
+        """Candidates for `text`, resolved against the conversation's context when there is one;
+        returns (candidates, seconds, whether the context chose them)."""
         start = time.perf_counter()
-        candidates = list(self.index.search(text, k=RETRIEVE_K)) if text.strip() else []
-        return candidates, time.perf_counter() - start
+        if not text.strip():
+            return [], time.perf_counter() - start, False
+        if conversation is None:
+            candidates, followed = list(self.index.search(text, k=RETRIEVE_K)), False
+        else:
+            found = conversation.resolve(text, language, self.index.search, k=RETRIEVE_K,
+                                         threshold=self.handoff_threshold)
+            candidates, followed = found.candidates, found.followed_up
+        return candidates, time.perf_counter() - start, followed
 
     def answer(self, text: str, language: str, candidates: list[Any] | None = None,
-               retrieval_s: float = 0.0) -> Answer:
+               retrieval_s: float = 0.0, *, followed_up: bool = False) -> Answer:
         text = text.strip()
         if not text:
             return self._system("not_understood", language, handoff=False)
         if asks_for_human(text):
             return self._system("handoff_requested", language, handoff=True)
         if candidates is None:
-            candidates, retrieval_s = self.retrieve(text)
+            candidates, retrieval_s, followed_up = self.retrieve(text, language)
         ranked = tuple((c.entry.id, round(float(c.confidence), 4)) for c in candidates[:REPORTED_CANDIDATES])
         best = candidates[0] if candidates else None
         if best is None or best.confidence < self.handoff_threshold:
@@ -115,6 +128,8 @@ class Responder:
             candidates=ranked,
             retrieval_s=retrieval_s,
             related=related_to_answer(entry, candidates, self._tag_index(), lang),
+            topic=None if small_talk(entry) else first_question(entry, lang),   # small talk is no topic
+            followed_up=followed_up,
         )
 
     def _tag_index(self) -> TagIndex:

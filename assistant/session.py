@@ -25,6 +25,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from . import protocol as p
 from .answering import NoLongerWanted, Speculation, question_language
+from .conversation import Conversation
 from .ids import new_id
 from .responder import Answer
 from .services import ServerBusy, Services
@@ -60,6 +61,8 @@ class Session:
                                       viseme_format="oculus", turn_detection="server_vad")
         self.detector: TurnDetector | None = None   # made once the input sample rate is known
         self.speech = Speech(services.speaker, services.inference, services.metrics)
+        # What this customer asked and was answered: follow-up questions are resolved against it.
+        self.conversation = Conversation()
         self.speculation: Speculation | None = None
         self._partial: asyncio.Task[None] | None = None
         # Set when a queued partial is no longer wanted: cancelling its task cannot recall a job
@@ -286,7 +289,7 @@ class Session:
     def _speculate(self, paused: Paused) -> None:
         self._discard_speculation(None)
         self._drop_partial()  # the speculation needs the transcriber more than a partial does
-        spec = self.speculation = self.answerer.speculate(paused.audio, self._language())
+        spec = self.speculation = self.answerer.speculate(paused.audio, self._language(), self.conversation)
         self._spawn(self._when_prepared(spec))
 
     async def _when_prepared(self, spec: Speculation) -> None:
@@ -356,9 +359,9 @@ class Session:
     async def _resolve(self, turn: Turn) -> tuple[Turn, Answer]:
         """The turn's final text and its answer (a voice turn's transcript is sent first)."""
         if turn.typed:
-            return turn, await self.answerer.answer(turn.text, turn.language or "en")
+            return turn, await self.answerer.answer(turn.text, turn.language or "en", self.conversation)
         assert turn.audio is not None
-        heard, answer = await self.answerer.finish(turn.audio, self._language(), turn.speculation)
+        heard, answer = await self.answerer.finish(turn.audio, self._language(), turn.speculation, self.conversation)
         await self.send(p.TranscriptFinal(turn_id=turn.turn_id, text=heard.text, language=heard.language))
         return dataclasses.replace(turn, text=heard.text, language=heard.language), answer
 
@@ -369,7 +372,8 @@ class Session:
                     await self.send(event)
                     if isinstance(event, p.ResponseCreated):
                         self._spawn(self.answerer.served(turn.text, answer, channel=self.channel,
-                                                         response_id=event.response_id))
+                                                         response_id=event.response_id,
+                                                         conversation=self.conversation))
         except SynthesisFailed as exc:
             busy = isinstance(exc.cause, ServerBusy)
             if not busy:

@@ -209,7 +209,7 @@ def naive_turn(services, q: Question) -> dict[str, Any]:
     result = services.transcriber.transcribe(clip, language=q.language, prompt=services.asr_prompts.get(q.language))
     t1 = time.perf_counter()
     text = result.text.strip()
-    candidates, retrieval_s = services.responder.retrieve(text)
+    candidates, retrieval_s, _ = services.responder.retrieve(text, q.language)
     answer = services.responder.answer(text, q.language, candidates, retrieval_s)
     t2 = time.perf_counter()
     engine = services.speaker.engines[answer.language]   # the engine itself: no sentence cache

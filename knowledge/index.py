@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -286,15 +286,25 @@ class KnowledgeIndex:
                         snap.classifier.scores(query) if use_classifier else None,
                         similarities, snap.bounds, snap.texts)
 
-    def search(self, text: str, k: int = 5) -> list[Candidate]:
-        """Up to `k` entries, best first, each with a fused score and a confidence."""
+    def search(self, text: str, k: int = 5, *, exclude: Collection[str] = ()) -> list[Candidate]:
+        """Up to `k` entries, best first, each with a fused score and a confidence. Entries in
+        `exclude` take no part, so the margins (and confidences) are among the rest only."""
         params = self.params
         found = self.channels(text, classifier=bool(params.classifier_weight)) if k > 0 else None
         if found is None:
             return []
         fused = found.fused(params)
+        if exclude:
+            fused = fused.copy()
+            for pos, entry in enumerate(found.entries):
+                if entry.id in exclude:
+                    fused[pos] = -np.inf
+            if np.isneginf(fused).all():
+                return []
         english = _HAN.search(found.query_text) is None
         order = _top(fused, max(k, 2))
+        if exclude:
+            order = order[np.isfinite(fused[order])]
         out: list[Candidate] = []
         for rank, pos in enumerate(order[:k]):
             margin = float(fused[pos] - fused[order[1] if rank == 0 else order[0]]) if len(order) > 1 else 0.0
