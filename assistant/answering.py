@@ -149,7 +149,8 @@ class Answerer:
         if answer.followed_up:
             self._metrics.followups.labels(outcome=answer.kind).inc()
         if conversation is not None:
-            conversation.remember(question, answer.language, None if answer.handoff else answer.entry_id, answer.topic)
+            conversation.remember(question, answer.language, None if answer.handoff else answer.entry_id, answer.topic,
+                                  answer.topic_tags)
         if self._audit is None:
             return response_id
         fields = dict(question=question, channel=channel, language=answer.language, kind=answer.kind,

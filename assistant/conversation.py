@@ -2,16 +2,25 @@
 
 "What documents do I need for that", "那外国人呢", "怎么调高": on their own these match the wrong
 entry or none. A `Conversation` remembers the last few answered entries of one conversation (a
-WebSocket session, or a `conversation_id` of `POST /v1/ask`) and resolves a question against them:
+WebSocket session, or a `conversation_id` of `POST /v1/ask`) and resolves a question against the
+last one (the *anchor*) when it is recent enough:
 
-- a question that reads as **elliptical** (a pronoun or "what about …", "那…呢", or too short to
-  name its own topic) is searched again as "topic question + this question", where the topic
-  question is the last answered entry's own first example question; the entry just answered is
-  left out of that search (a customer who asks a follow-up wants something next to it, not the
-  same answer again), and its confidence is computed among the rest;
-  when the question alone is more confident than that (a short new question), it stands alone;
-- a **self-contained** question keeps its own result when that is confident; when it is not, the
-  context may only choose between the question's own two best guesses, never pull it elsewhere.
+1. The question is searched twice: alone, and as "anchor's topic question + this question" with
+   the anchor itself left out (a customer who asks a follow-up wants something next to the last
+   answer, not the same answer again); the second search's confidences are among the rest.
+2. The two readings are chosen between by two signals: whether the question **refers back**
+   explicitly (a pronoun, "what about …", "那…呢"), and whether a reading stays **on the
+   conversation's subject** (shares a topical tag with the anchor; see `related.TagIndex`).
+   The context may *overrule* the question's own reading only when that reading leaves the subject
+   and the context's reading stays on it, or the question refers back.
+   - the question alone is confident and the context agrees, or has no confident reading: alone;
+     except a question that refers back whose own reading leaves the subject ("how long does it
+     take" after opening an account), which is never trusted on its own;
+   - both confident and different: the context's when it may overrule ("手续费怎么收" after
+     instalments), else the question's own;
+   - the question alone is unsure: the context's when it is confident and either one of the
+     question's own two best guesses or allowed to overrule; else the question's own (so the
+     teller hands off rather than guess).
 
 Context only ever changes *which approved entry* answers (or whether the teller hands off), never
 the text. The state is small (the last `MAX_EXCHANGES` answered entries and their questions),
@@ -32,37 +41,21 @@ from typing import Any
 MAX_EXCHANGES = 3
 # A follow-up refers to the last answer; two turns on, the topic has usually moved.
 CONTEXT_REACH = 2
-AGREE_WITHIN = 2    # a self-contained question's own best guesses the context may choose among
+AGREE_WITHIN = 2    # an unsure question's own best guesses the context may choose among
 
 _EN_MARKERS = re.compile(
     r"^\s*(and|also|so|then|what about|how about|what if)\b"
     r"|\b(it|its|that|this|those|these|them|they|one|there)\b", re.I)
-_EN_WORD = re.compile(r"[A-Za-z']+")
-_EN_FUNCTION = {
-    "a", "an", "the", "i", "me", "my", "you", "your", "we", "do", "does", "did", "is", "are", "was", "can",
-    "could", "will", "would", "should", "how", "what", "when", "where", "which", "who", "why", "to", "for",
-    "of", "in", "on", "at", "with", "and", "or", "if", "get", "need", "much", "many", "long", "any", "there",
-    "it", "that", "this", "be", "have", "has", "about", "so", "then", "also", "much", "more", "most", "up",
-}
 _ZH_MARKERS = re.compile(r"^(那|那么|那如果|还有|另外|如果)|呢[？?。!！]*$|(它|这个|那个|这样|那样|这些|那些|这种|那种)")
 _HAN = re.compile(r"[\u3400-\u9fff]")
-_ZH_FUNCTION = re.compile(r"(怎么|什么|多少|哪里|哪儿|可以|能不能|需要|要|吗|呢|吧|啊|我|你|的|了|是|有|能|会|可|在|去|请问)")
-EN_CONTENT_WORDS = 1   # at most this many content words: too few to name a topic of its own
-ZH_CONTENT_CHARS = 3   # at most this many Han characters once question words are removed
 
 
-def is_elliptical(text: str, language: str) -> bool:
-    """Does the question lean on what came before (a pronoun, "what about", "那…呢", or too few
-    words of its own to name a topic)?"""
+def refers_back(text: str, language: str) -> bool:
+    """Does the question point at what came before (a pronoun, "what about …", "那…呢")?"""
     text = text.strip()
     if language == "zh" or _HAN.search(text):
-        if _ZH_MARKERS.search(text):
-            return True
-        return len(_HAN.findall(_ZH_FUNCTION.sub("", text))) <= ZH_CONTENT_CHARS
-    if _EN_MARKERS.search(text):
-        return True
-    content = [w for w in _EN_WORD.findall(text.lower()) if w not in _EN_FUNCTION]
-    return len(content) <= EN_CONTENT_WORDS
+        return bool(_ZH_MARKERS.search(text))
+    return bool(_EN_MARKERS.search(text))
 
 
 @dataclass(frozen=True)
@@ -73,6 +66,7 @@ class Exchange:
     language: str
     entry_id: str | None      # None: handed off or not understood
     topic: str | None         # the entry's own first example question in `language`
+    tags: frozenset[str] = frozenset()   # the entry's topical tags (its subject)
 
 
 Search = Callable[..., Sequence[Any]]   # KnowledgeIndex.search(text, k, exclude=...)
@@ -111,33 +105,40 @@ class Conversation:
         anchor = self.anchor()
         if anchor is None or not text.strip():
             return Resolution(alone, False, text)
-        elliptical = is_elliptical(text, language)
-        if not elliptical and alone and alone[0].confidence >= threshold:
-            return Resolution(alone, False, text)
         joiner = "" if language == "zh" and _HAN.search(anchor.topic or "") else " "
         query = f"{anchor.topic}{joiner}{text.strip()}"
         in_context = list(search(query, k, exclude=(anchor.entry_id,)))
         if not in_context:
             return Resolution(alone, False, text)
-        best = in_context[0]
-        if elliptical:
-            # The question leans on the last answer, but a new question can be short too: the
-            # reading that is more sure of itself wins (the context on a tie).
-            if alone and alone[0].confidence > best.confidence:
-                return Resolution(alone, False, text)
-            return Resolution(in_context, True, query)
-        # A question of its own that its words alone cannot settle: the context may only pick one
-        # of the question's own two best guesses, never pull it to another entry.
-        own = {c.entry.id for c in alone[:AGREE_WITHIN]}
-        if best.confidence >= threshold and best.entry.id in own:
-            return Resolution(in_context, True, query)
+        own, ctx = (alone[0] if alone else None), in_context[0]
+        own_ok, ctx_ok = own is not None and own.confidence >= threshold, ctx.confidence >= threshold
+
+        def on_subject(candidate: Any) -> bool:
+            return bool(anchor.tags & set(candidate.entry.tags))
+
+        refers = refers_back(text, language)
+        own_leaves = own is None or not on_subject(own)   # the question's own reading leaves the subject
+        # The context may overrule the question's own reading only when that reading leaves the
+        # subject, and the context's stays on it or the question points back explicitly.
+        overrule = own_leaves and (on_subject(ctx) or refers)
+        take_context = Resolution(in_context, True, query)
+        if own_ok and (not ctx_ok or own.entry.id == ctx.entry.id):
+            # Confident, and the context has nothing better: trust it, unless it points back and
+            # still leaves the subject (then the context's reading, or a hand-off).
+            return take_context if refers and own_leaves and own.entry.id != ctx.entry.id else Resolution(alone, False, text)
+        if own_ok:   # both confident, and they disagree
+            return take_context if overrule else Resolution(alone, False, text)
+        guesses = {c.entry.id for c in alone[:AGREE_WITHIN]}
+        if ctx_ok and (ctx.entry.id in guesses or overrule):
+            return take_context
         return Resolution(alone, False, text)
 
-    def remember(self, question: str, language: str, entry_id: str | None, topic: str | None) -> None:
+    def remember(self, question: str, language: str, entry_id: str | None, topic: str | None,
+                 tags: Sequence[str] = ()) -> None:
         """Keep a served turn (`entry_id` None for a hand-off or "say again"; `topic` the entry's
-        own first example question)."""
+        own first example question; `tags` its topical tags)."""
         with self._lock:
-            self._exchanges.append(Exchange(question, language, entry_id, topic))
+            self._exchanges.append(Exchange(question, language, entry_id, topic, frozenset(tags)))
 
 
 class Conversations:

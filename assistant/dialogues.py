@@ -128,7 +128,7 @@ def evaluate_dialogues(responder: Responder, dialogues: Sequence[Dialogue], *,
             answer = responder.answer(turn.text, language, candidates, seconds, followed_up=followed)
             answered = None if answer.handoff else answer.entry_id
             if conversation is not None:
-                conversation.remember(turn.text, answer.language, answered, answer.topic)
+                conversation.remember(turn.text, answer.language, answered, answer.topic, answer.topic_tags)
             outcomes.append(TurnOutcome(dialogue.id, position, turn.text, turn.expect, answered,
                                         answer.confidence, followed))
     return outcomes

@@ -59,6 +59,7 @@ class Answer:
     retrieval_s: float = 0.0
     related: tuple[tuple[str, str], ...] = ()   # (entry id, question in `language`) follow-ups
     topic: str | None = None       # the cited entry's own first question in `language` (what a follow-up refers to)
+    topic_tags: tuple[str, ...] = ()   # the cited entry's topical tags (the conversation's subject)
     followed_up: bool = False      # the conversation's context chose this entry
 
 
@@ -129,6 +130,7 @@ class Responder:
             retrieval_s=retrieval_s,
             related=related_to_answer(entry, candidates, self._tag_index(), lang),
             topic=None if small_talk(entry) else first_question(entry, lang),   # small talk is no topic
+            topic_tags=tuple(self._tag_index().topical(entry)),
             followed_up=followed_up,
         )
 

@@ -81,3 +81,34 @@ def test_presynthesis_fills_the_disk_cache_and_survives_a_restart(services, sett
     fresh.engines["en"].synthesize = lambda text: calls.append(text) or real(text)
     segments = fresh.synthesize("Thank you for waiting.", "en")
     assert segments and segments[0].audio.size > 0 and calls == []
+
+
+def test_ask_understands_a_follow_up_in_its_conversation(server):
+    first = httpx.post(f"{server.http}/v1/ask", json={"text": "I want to open an account"}).json()
+    assert first["entry_id"] == "open-account" and first["conversation_id"].startswith("conv_")
+    follow = {"text": "what documents do I need for that"}
+    alone = httpx.post(f"{server.http}/v1/ask", json=follow).json()
+    assert alone["entry_id"] != "account-documents" and not alone["followed_up"]
+    assert alone["conversation_id"] != first["conversation_id"]          # no id: a new conversation
+    in_context = httpx.post(f"{server.http}/v1/ask",
+                            json={**follow, "conversation_id": first["conversation_id"]}).json()
+    assert in_context["entry_id"] == "account-documents" and in_context["followed_up"]
+    assert in_context["conversation_id"] == first["conversation_id"]
+    zh = httpx.post(f"{server.http}/v1/ask", json={"text": "我想开个账户"}).json()
+    zh2 = httpx.post(f"{server.http}/v1/ask", json={"text": "那外国人呢", "conversation_id": zh["conversation_id"]}).json()
+    assert zh2["entry_id"] == "foreigner-account"
+    unknown = httpx.post(f"{server.http}/v1/ask", json={**follow, "conversation_id": "conv_made_up"}).json()
+    assert unknown["conversation_id"] != "conv_made_up" and not unknown["followed_up"]
+    assert httpx.post(f"{server.http}/v1/ask", json={**follow, "conversation_id": "x" * 65}).status_code == 422
+
+
+async def test_a_session_understands_follow_ups_in_both_languages(server):
+    client = await TellerClient.connect(server.ws)
+    await client.configure()
+    answered = []
+    for text in ["I want to open an account", "what documents do I need for that", "我想开个账户", "那外国人呢"]:
+        await client.send({"type": "input_text", "text": text})
+        ex = await client.collect_until("response.done", timeout=30)
+        answered.append(ex.first("response.created")["entry_id"])
+    await client.close()
+    assert answered == ["open-account", "account-documents", "open-account", "foreigner-account"]
