@@ -236,6 +236,12 @@ def test_kb_eval_and_pairs(shell, tmp_path):
                        "给我讲个笑话吧,\n", encoding="utf-8")
     out = shell.run("kb", "eval", str(queries), "--data-dir", str(tmp_path / "data")).stdout
     assert "top-1" in out.lower(), out
+    dialogues = tmp_path / "DIALOGUES.jsonl"
+    dialogues.write_text(json.dumps({"id": "d1", "turns": [{"text": "我想开个账户", "expect": "open-account"},
+                                                          {"text": "那外国人呢", "expect": "foreigner-account"}]},
+                                    ensure_ascii=False) + "\n", encoding="utf-8")
+    out = shell.run("kb", "eval", str(dialogues), "--data-dir", str(tmp_path / "data")).stdout
+    assert "follow-up turns: 1" in out and "follow-ups right:           100.0 %" in out, out
     pairs = tmp_path / "PAIRS.tsv"
     pairs.write_text("银行卡丢了怎么办\t我的卡不见了\t1\n银行卡丢了怎么办\t今天天气怎么样\t0\n"
                      "How do I open an account?\tI want to open a bank account\t1\n"
