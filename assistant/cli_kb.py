@@ -128,12 +128,33 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
-def cmd_kb_eval(args: argparse.Namespace) -> int:
-    import json
+def _evaluate_file(args: argparse.Namespace, settings: Settings, parse, run):
+    """Read and validate an evaluation file, build the index it is measured on, and `run(index,
+    items)`; returns what `run` returned, or an exit code once a problem has been reported."""
     import tempfile
 
     from knowledge.entry import EntryError
-    from knowledge.evaluate import EvalFileError, evaluate, figures, parse_queries
+    from knowledge.evaluate import EvalFileError
+
+    try:
+        items = parse(_read_text(args.file))
+    except (OSError, UnicodeDecodeError) as exc:
+        return _fail(f"cannot read {args.file}: {exc}")
+    except EvalFileError as exc:
+        return _file_problems(args.file, exc, "bad line(s)")
+    with tempfile.TemporaryDirectory(prefix="dt-kb-eval-") as tmp:
+        try:
+            return run(_eval_index(args, settings, tmp), items)
+        except (OSError, EntryError) as exc:
+            return _fail(f"cannot open the knowledge base: {exc}")
+        except EvalFileError as exc:
+            return _file_problems(args.file, exc, "line(s) naming entries the index does not hold")
+
+
+def cmd_kb_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from knowledge.evaluate import evaluate, figures, parse_queries
 
     settings = _settings(args)
     threshold = settings.handoff_threshold if args.threshold is None else args.threshold
@@ -141,20 +162,9 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
         return _fail(f"--threshold must be between 0 and 1, got {threshold}")
     if args.file.endswith(".jsonl"):
         return _eval_dialogues(args, settings, threshold)
-    try:
-        queries = parse_queries(_read_text(args.file))
-    except (OSError, UnicodeDecodeError) as exc:
-        return _fail(f"cannot read {args.file}: {exc}")
-    except EvalFileError as exc:
-        return _file_problems(args.file, exc, "bad line(s)")
-    with tempfile.TemporaryDirectory(prefix="dt-kb-eval-") as tmp:
-        try:
-            index = _eval_index(args, settings, tmp)
-            outcomes = evaluate(index, queries, threshold)
-        except (OSError, EntryError) as exc:
-            return _fail(f"cannot open the knowledge base: {exc}")
-        except EvalFileError as exc:
-            return _file_problems(args.file, exc, "line(s) naming entries the index does not hold")
+    outcomes = _evaluate_file(args, settings, parse_queries, lambda index, queries: evaluate(index, queries, threshold))
+    if isinstance(outcomes, int):
+        return outcomes
     result = figures(outcomes, threshold)
     mistakes = [o for o in outcomes if o.mistake]
     if mistakes:
@@ -177,29 +187,19 @@ def _eval_dialogues(args: argparse.Namespace, settings: Settings, threshold: flo
     """`kb eval DIALOGUES.jsonl`: follow-up turns scored with the conversation's context, and
     without it for comparison (see assistant/dialogues.py for the format)."""
     import json
-    import tempfile
-
-    from knowledge.entry import EntryError
-    from knowledge.evaluate import EvalFileError
 
     from .dialogues import dialogue_figures, evaluate_dialogues, parse_dialogues
     from .responder import Responder
 
-    try:
-        dialogues = parse_dialogues(_read_text(args.file))
-    except (OSError, UnicodeDecodeError) as exc:
-        return _fail(f"cannot read {args.file}: {exc}")
-    except EvalFileError as exc:
-        return _file_problems(args.file, exc, "bad line(s)")
-    with tempfile.TemporaryDirectory(prefix="dt-kb-eval-") as tmp:
-        try:
-            responder = Responder(_eval_index(args, settings, tmp), handoff_threshold=threshold)
-            alone = dialogue_figures(evaluate_dialogues(responder, dialogues, context=False))
-            outcomes = evaluate_dialogues(responder, dialogues)
-        except (OSError, EntryError) as exc:
-            return _fail(f"cannot open the knowledge base: {exc}")
-        except EvalFileError as exc:
-            return _file_problems(args.file, exc, "line(s) naming entries the index does not hold")
+    def run(index, dialogues):
+        responder = Responder(index, handoff_threshold=threshold)
+        return (dialogue_figures(evaluate_dialogues(responder, dialogues, context=False)),
+                evaluate_dialogues(responder, dialogues))
+
+    done = _evaluate_file(args, settings, parse_dialogues, run)
+    if isinstance(done, int):
+        return done
+    alone, outcomes = done
     result = dialogue_figures(outcomes)
     mistakes = [o for o in outcomes if o.verdict != "right"]
     if mistakes:
