@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from knowledge.privacy import mask_personal
+
 import numpy as np
 
 from assistant.asr_filters import (HALLUCINATION_PATTERNS, SAMPLE_RATE, echoes_prompt, is_hallucination,
@@ -221,7 +223,7 @@ class WhisperTranscriber:
         ):
             dropped = "hallucination"
         if dropped:
-            log.debug("dropped transcript %r (%s)", text, dropped)
+            log.debug("dropped transcript %r (%s)", mask_personal(text), dropped)
             text = ""
         return Transcript(
             text=text, language=lang, duration_s=duration, language_probability=lang_prob,

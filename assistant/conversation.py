@@ -38,6 +38,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from knowledge.privacy import mask_personal
+
 MAX_EXCHANGES = 3
 # A follow-up refers to the last answer; two turns on, the topic has usually moved.
 CONTEXT_REACH = 2
@@ -138,7 +140,7 @@ class Conversation:
         """Keep a served turn (`entry_id` None for a hand-off or "say again"; `topic` the entry's
         own first example question; `tags` its topical tags)."""
         with self._lock:
-            self._exchanges.append(Exchange(question, language, entry_id, topic, frozenset(tags)))
+            self._exchanges.append(Exchange(mask_personal(question), language, entry_id, topic, frozenset(tags)))
 
 
 class Conversations:

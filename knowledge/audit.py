@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .db import Connection, Database
+from .privacy import mask_personal
 
 GENESIS = "0" * 64
 SERVED = "answer.served"
@@ -145,10 +146,11 @@ class AuditLog:
         """Record one answer given to a customer; returns its response id (for feedback).
 
         The actor is the channel ("web", "kiosk:<name>"), never a person: customers are
-        anonymous and the question is kept as said, so the gaps report can group it.
+        anonymous, and the question is kept as said but with card, ID and phone numbers masked
+        (`privacy.mask_personal`), so the gaps report can group it and nothing personal is kept.
         """
         response_id = response_id or uuid.uuid4().hex
-        details = {"response_id": response_id, "question": question[:500], "language": language,
+        details = {"response_id": response_id, "question": mask_personal(question)[:500], "language": language,
                    "kind": kind, "handoff": bool(handoff), "confidence": round(float(confidence), 4),
                    "entry_id": entry_id, "entry_version": entry_version,
                    "candidates": [[e, round(float(c), 4)] for e, c in (candidates or [])][:5]}

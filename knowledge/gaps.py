@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .audit import SERVED, AuditLog
 from .db import Database
+from .privacy import mask_personal
 from .versions import NotFound
 
 _NOISE = re.compile(r"[\W_]+", re.UNICODE)
@@ -65,11 +66,12 @@ class GapsReport:
             version = served.details.get("entry_version")
         elif not question:
             raise ValueError("feedback needs a response_id or a question")
+        question = mask_personal(question or "")
         with self.db.write() as con:
             # RETURNING, not lastrowid: psycopg has no lastrowid; SQLite has RETURNING since 3.35.
             row = con.execute("INSERT INTO kb_feedback(ts, response_id, question, entry_id, entry_version,"
                               " helpful, channel) VALUES (?,?,?,?,?,?,?) RETURNING id",
-                              (time.time(), response_id, (question or "")[:500], entry_id, version,
+                              (time.time(), response_id, question[:500], entry_id, version,
                                int(helpful), channel[:64])).fetchone()
             return Feedback(int(row[0]), response_id, question, entry_id, version, helpful)
 
