@@ -21,6 +21,7 @@ from knowledge.db import open_database
 from knowledge.staff_api import router as staff_router
 
 from .admission import Admission, Gate, RateLimiter
+from .body_limit import BodyLimit
 from .kiosks import KioskRegistry
 from .answering import question_language
 from .conversation import Conversations
@@ -204,6 +205,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             gauge.dec()
             open_sessions -= 1
 
+    limits = settings.limits
+
+    def body_limit(path: str) -> int:
+        if path == "/v1/kb/import":
+            return limits.max_import_bytes
+        return limits.max_staff_body_bytes if path.startswith("/v1/kb/") else limits.max_body_bytes
+
+    app.add_middleware(BodyLimit, limit_for=body_limit)
     app.state.kb_store = services.kb_store if services else None
     app.include_router(tts_router)
     app.include_router(kb_router)

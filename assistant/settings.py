@@ -36,6 +36,9 @@ class Limits(BaseModel):
     anon_sessions_per_minute: int = Field(20, ge=1, description="anonymous connects per client address per minute")
     max_sessions: int = Field(64, ge=1, description="concurrent WebSocket sessions per process")
     inference_queue: int = Field(8, ge=1, description="turns waiting for the CPU before new ones are refused")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest HTTP request body (customer routes: /v1/ask, /v1/tts, /v1/feedback)")
+    max_staff_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest request body to the staff API (/v1/kb/...)")
+    max_import_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="largest knowledge import (POST /v1/kb/import)")
 
 
 class Endpointing(BaseModel):

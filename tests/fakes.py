@@ -153,8 +153,9 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     from knowledge.entry import Entry
     from voices import split_sentences
 
+    limits = {"anon_sessions_per_minute": 10_000, **settings.pop("limits", {})}
     config = Settings(data_dir=tmp_path / "data", model_dir=tmp_path / "models", presynthesize=False,
-                      limits={"anon_sessions_per_minute": 10_000}, **settings)
+                      limits=limits, **settings)
     index = KnowledgeIndex(tmp_path / "chroma", HashEmbedder())
     index.build([Entry.from_dict(e) for e in FAKE_KB])
     inference = Inference(config.limits.inference_queue)
