@@ -16,8 +16,9 @@ last one (the *anchor*) when it is recent enough:
    - the question alone is confident and the context agrees, or has no confident reading: alone;
      except a question that refers back whose own reading leaves the subject ("how long does it
      take" after opening an account), which is never trusted on its own;
-   - both confident and different: the context's when it may overrule ("手续费怎么收" after
-     instalments), else the question's own;
+   - both confident and different: the context's when it may overrule and is the surer of the two
+     ("手续费怎么收" after instalments), else the question's own ("What are your opening hours?"
+     after sending money abroad);
    - the question alone is unsure: the context's when it is confident and either one of the
      question's own two best guesses or allowed to overrule; else the question's own (so the
      teller hands off rather than guess).
@@ -128,8 +129,9 @@ class Conversation:
             # Confident, and the context has nothing better: trust it, unless it points back and
             # still leaves the subject (then the context's reading, or a hand-off).
             return take_context if refers and own_leaves and own.entry.id != ctx.entry.id else Resolution(alone, False, text)
-        if own_ok:   # both confident, and they disagree
-            return take_context if overrule else Resolution(alone, False, text)
+        if own_ok:   # both confident, and they disagree: the context must also be the surer reading
+            surer = ctx.confidence > own.confidence
+            return take_context if overrule and surer else Resolution(alone, False, text)
         guesses = {c.entry.id for c in alone[:AGREE_WITHIN]}
         if ctx_ok and (ctx.entry.id in guesses or overrule):
             return take_context

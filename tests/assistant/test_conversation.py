@@ -120,6 +120,16 @@ def test_the_subject_decides_between_two_confident_readings():
     assert found.candidates[0].entry.id == "instalment-fees" and found.followed_up
 
 
+def test_a_confident_new_question_is_not_overruled_by_a_less_sure_context():
+    c = Conversation()
+    c.remember("How do I send money abroad?", "en", "international-wire", "How do I send money abroad", ["transfers", "fx"])
+    q = "What are your opening hours?"
+    search = ScriptedSearch({q: [("opening-hours", 0.99)], "How do I send money abroad " + q: [("receive-international", 0.7)]},
+                            tags={"opening-hours": ("branches",), "receive-international": ("transfers", "fx")})
+    found = c.resolve(q, "en", search, k=3, threshold=0.6)
+    assert found.candidates[0].entry.id == "opening-hours" and not found.followed_up
+
+
 def test_a_question_that_refers_back_is_never_answered_off_the_subject_on_its_own():
     c = Conversation()
     c.remember("I want to open an account", "en", "open-account", "I want to open a bank account", ["accounts"])

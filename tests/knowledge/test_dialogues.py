@@ -61,9 +61,11 @@ def test_the_issue_examples_in_one_session(responder):
 def test_a_self_contained_question_is_not_pulled_to_the_old_topic(responder):
     dialogue = Dialogue(1, "switch", (DialogueTurn("How do I apply for a credit card", "credit-card-apply"),
                                       DialogueTurn("What are your opening hours", "opening-hours"),
-                                      DialogueTurn("社保卡在哪里办", "social-security-card")))
+                                      DialogueTurn("社保卡在哪里办", "social-security-card"),
+                                      DialogueTurn("How do I send money abroad?", "international-wire"),
+                                      DialogueTurn("What are your opening hours?", "opening-hours")))
     outcomes = evaluate_dialogues(responder, [dialogue])
-    assert [o.verdict for o in outcomes] == ["right"] * 3
+    assert [o.verdict for o in outcomes] == ["right"] * 5
     assert not any(o.followed_up for o in outcomes)
 
 
