@@ -1,11 +1,13 @@
-"""Who may open a session: kiosks by token, the web demo anonymously from allowed origins.
+"""Who may open a session or ask over HTTP: kiosks by token, staff by their credential, the web
+demo anonymously from allowed origins.
 
 The page this server serves is always an allowed origin, whatever host and port it listens on:
 a browser's `Origin` naming the very host the request was sent to (`Host`) is the same-origin
 case. Configured origins (a bank's own site embedding the teller) add to that.
 
-Anonymous sessions are rate-limited per client address so one page cannot exhaust the CPU that
-every other customer shares.
+Anonymous sessions (and anonymous `POST /v1/ask` / `/v1/tts` requests, on a limiter of their own)
+are rate-limited per client address so one page cannot exhaust the CPU that every other customer
+shares.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
+
+from fastapi import HTTPException, Request
 
 from .kiosks import KioskRegistry
 
@@ -23,7 +27,8 @@ from .kiosks import KioskRegistry
 class Admission:
     allowed: bool
     reason: str
-    channel: str = ""  # "kiosk:<name>" or "web"
+    channel: str = ""  # "kiosk:<name>", "staff:<name>" or "web"
+    status: int = 403  # for HTTP: 401 bad credentials, 403 not allowed, 429 too many
 
 
 class RateLimiter:
@@ -73,28 +78,64 @@ def same_origin(origin: str, host: str) -> bool:
 
 
 class Gate:
+    """`staff`, when given, names the staff member holding a bearer credential (None if invalid);
+    tokens that are not staff credentials are looked up as kiosk tokens."""
+
     def __init__(self, kiosks: KioskRegistry, *, allowed_origins: list[str], allow_anonymous: bool,
-                 limiter: RateLimiter):
+                 limiter: RateLimiter, staff: Callable[[str], str | None] | None = None,
+                 staff_prefixes: tuple[str, ...] = (), counted: str = "sessions"):
         self._kiosks = kiosks
         self._origins = {o.rstrip("/") for o in allowed_origins}
         self._allow_anonymous = allow_anonymous
         self._limiter = limiter
+        self._staff = staff
+        self._staff_prefixes = staff_prefixes
+        self._counted = counted
 
     def admit(self, headers: Mapping[str, str], client_host: str) -> Admission:
         auth = headers.get("authorization", "")
         if auth:
             scheme, _, token = auth.partition(" ")
+            token = token.strip()
             if scheme.lower() != "bearer" or not token:
-                return Admission(False, "malformed Authorization header")
-            name = self._kiosks.authenticate(token.strip())
+                return Admission(False, "malformed Authorization header", status=401)
+            if self._staff is not None and token.startswith(self._staff_prefixes):
+                name = self._staff(token)
+                if name is None:
+                    return Admission(False, "invalid or revoked staff credential", status=401)
+                return Admission(True, "", f"staff:{name}")
+            name = self._kiosks.authenticate(token)
             if name is None:
-                return Admission(False, "invalid or revoked kiosk token")
+                return Admission(False, "invalid or revoked kiosk token", status=401)
             return Admission(True, "", f"kiosk:{name}")
         if not self._allow_anonymous:
-            return Admission(False, "a kiosk token is required")
+            return Admission(False, "a kiosk token is required", status=401)
         origin = headers.get("origin", "").rstrip("/")
         if origin not in self._origins and not same_origin(origin, headers.get("host", "")):
             return Admission(False, "origin not allowed")
         if not self._limiter.allow(client_host):
-            return Admission(False, "too many sessions from this address; try again in a minute")
+            return Admission(False, f"too many {self._counted} from this address; try again in a minute", status=429)
         return Admission(True, "", "web")
+
+
+REFUSALS = {401: {"description": "bad or revoked kiosk token or staff credential"},
+            403: {"description": "no credential, and the Origin is not allowed"},
+            413: {"description": "request body too large"},
+            429: {"description": "too many anonymous requests from this address (Retry-After)"}}
+
+
+async def admit_request(request: Request) -> Admission:
+    """FastAPI dependency of the customer routes (`POST /v1/ask`, `/v1/tts`): admitted like a
+    session (kiosk token, staff credential, or an allowed origin, rate-limited), or refused with
+    401, 403 or 429. The lookup runs on a worker thread (a token is a database query)."""
+    import asyncio
+
+    gate: Gate | None = getattr(request.app.state, "http_gate", None)
+    if gate is None:
+        raise HTTPException(503, "models are still loading")
+    client = request.client.host if request.client else "unknown"
+    verdict = await asyncio.to_thread(gate.admit, request.headers, client)
+    if not verdict.allowed:
+        headers = {"Retry-After": "60"} if verdict.status == 429 else None
+        raise HTTPException(verdict.status, verdict.reason, headers=headers)
+    return verdict

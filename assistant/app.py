@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi import Depends, FastAPI, HTTPException, WebSocket
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
@@ -18,9 +18,10 @@ from pydantic import BaseModel, Field
 from knowledge.api import feedback_router
 from knowledge.api import router as kb_router
 from knowledge.db import open_database
+from knowledge.staff import API_KEY_PREFIX, SESSION_PREFIX, AuthError
 from knowledge.staff_api import router as staff_router
 
-from .admission import Admission, Gate, RateLimiter
+from .admission import REFUSALS, Admission, Gate, RateLimiter, admit_request
 from .body_limit import BodyLimit
 from .kiosks import KioskRegistry
 from .answering import question_language
@@ -31,6 +32,7 @@ from .settings import Settings
 from .tts_routes import router as tts_router
 
 log = logging.getLogger(__name__)
+STAFF_PREFIXES = (SESSION_PREFIX, API_KEY_PREFIX)
 
 
 def start_presynthesis(services: Services) -> threading.Thread:
@@ -109,7 +111,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             from .loading import load_services
 
             owned = app.state.services = load_services(settings)
-            app.state.gate = admission_gate(owned)
+            app.state.gate, app.state.http_gate = admission_gates(owned)
         app.state.kb_store = app.state.services.kb_store
         catch_up = asyncio.create_task(follow_other_processes(app.state.services))
         if settings.presynthesize:
@@ -125,16 +127,28 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
 
-    def admission_gate(svc: Services) -> Gate:
+    def admission_gates(svc: Services) -> tuple[Gate, Gate]:
+        """(the WebSocket gate, the gate of POST /v1/ask and /v1/tts): the same rules, and a rate
+        limit of their own for anonymous clients."""
         # Kiosk tokens live in the knowledge store's database, so replicas sharing it admit the
         # same kiosks; the store's Database (and its connection pool) is reused, not opened again.
         db = svc.kb_store.db if svc.kb_store is not None else open_database(settings.knowledge_db)
-        return Gate(KioskRegistry(db), allowed_origins=settings.allowed_origins,
-                    allow_anonymous=settings.allow_anonymous,
-                    limiter=RateLimiter(settings.limits.anon_sessions_per_minute))
+        kiosks = KioskRegistry(db)
+        staff = svc.kb_store.staff if svc.kb_store is not None else None
 
-    # Without services the store is not open yet: the gate is made in the lifespan, once it is.
-    app.state.gate = admission_gate(services) if services is not None else None
+        def staff_name(token: str) -> str | None:
+            try:
+                return staff.authenticate(token).name if staff is not None else None
+            except AuthError:
+                return None
+
+        common = dict(allowed_origins=settings.allowed_origins, allow_anonymous=settings.allow_anonymous)
+        return (Gate(kiosks, limiter=RateLimiter(settings.limits.anon_sessions_per_minute), **common),
+                Gate(kiosks, limiter=RateLimiter(settings.limits.anon_requests_per_minute), staff=staff_name,
+                     staff_prefixes=STAFF_PREFIXES, counted="requests", **common))
+
+    # Without services the store is not open yet: the gates are made in the lifespan, once it is.
+    app.state.gate, app.state.http_gate = admission_gates(services) if services is not None else (None, None)
     open_sessions = 0   # a count, not the sessions: nothing outside a session reaches into it
     # The contexts of `POST /v1/ask` conversations (a WebSocket session keeps its own).
     conversations = Conversations(ttl_s=min(settings.limits.max_session_s, 30 * 60.0))
@@ -160,8 +174,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         svc = ready_services()
         return PlainTextResponse(svc.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    @app.post("/v1/ask", response_model=AskResponse)
-    async def ask(body: AskRequest, request: Request) -> dict[str, Any]:
+    @app.post("/v1/ask", response_model=AskResponse, responses=REFUSALS)
+    async def ask(body: AskRequest, admitted: Admission = Depends(admit_request)) -> dict[str, Any]:
         svc = ready_services()
         limit = settings.limits.max_text_chars
         if len(body.text) > limit:
@@ -170,7 +184,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         conversation_id, conversation = conversations.get(body.conversation_id)
         try:
             answer = await svc.answerer.answer(body.text, language, conversation)
-            response_id = await svc.answerer.served(body.text, answer, channel="ask", conversation=conversation)
+            response_id = await svc.answerer.served(body.text, answer, channel=f"ask:{admitted.channel}",
+                                                    conversation=conversation)
         except ServerBusy as exc:
             raise HTTPException(503, str(exc)) from None
         return {**svc.responder.to_json(answer), "response_id": response_id, "conversation_id": conversation_id,

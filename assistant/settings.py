@@ -34,6 +34,7 @@ class Limits(BaseModel):
     idle_timeout_s: float = Field(120.0, gt=1, description="close a session silent this long")
     max_text_chars: int = Field(500, ge=10, description="longest typed question")
     anon_sessions_per_minute: int = Field(20, ge=1, description="anonymous connects per client address per minute")
+    anon_requests_per_minute: int = Field(60, ge=1, description="anonymous POST /v1/ask and /v1/tts per client address per minute")
     max_sessions: int = Field(64, ge=1, description="concurrent WebSocket sessions per process")
     inference_queue: int = Field(8, ge=1, description="turns waiting for the CPU before new ones are refused")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest HTTP request body (customer routes: /v1/ask, /v1/tts, /v1/feedback)")

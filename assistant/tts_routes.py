@@ -17,11 +17,12 @@ import base64
 import threading
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from avatar_bridge import VISEME_FORMATS, mood_for, render
 
+from .admission import REFUSALS, admit_request
 from .tracks import assemble, wav_bytes
 
 router = APIRouter()
@@ -74,7 +75,7 @@ def _extra_engine(request: Request, name: str, language: str) -> Any:
         return engines[name]
 
 
-@router.post("/v1/tts", response_model=TTSResponse)
+@router.post("/v1/tts", response_model=TTSResponse, responses=REFUSALS, dependencies=[Depends(admit_request)])
 async def tts(body: TTSRequest, request: Request) -> dict[str, Any]:
     from .services import ServerBusy
 

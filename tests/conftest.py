@@ -79,10 +79,11 @@ def settings(tmp_path_factory, prepared_models):
     from assistant.settings import Settings
 
     data = tmp_path_factory.mktemp("teller-data")
-    # Every test connects from 127.0.0.1, so the anonymous rate limit is lifted here and tested
-    # on its own app in test_http_api.
+    # Every test connects from 127.0.0.1, so the anonymous rate limits are lifted here and tested
+    # on their own apps in test_http_api and test_http_admission.
     return Settings(data_dir=data, model_dir=prepared_models, allowed_origins=["http://localhost:8000"],
-                    limits={"anon_sessions_per_minute": 10_000}, presynthesize=False)
+                    limits={"anon_sessions_per_minute": 10_000, "anon_requests_per_minute": 10_000},
+                    presynthesize=False)
 
 
 @pytest.fixture(scope="session")

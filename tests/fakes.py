@@ -153,7 +153,7 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     from knowledge.entry import Entry
     from voices import split_sentences
 
-    limits = {"anon_sessions_per_minute": 10_000, **settings.pop("limits", {})}
+    limits = {"anon_sessions_per_minute": 10_000, "anon_requests_per_minute": 10_000, **settings.pop("limits", {})}
     config = Settings(data_dir=tmp_path / "data", model_dir=tmp_path / "models", presynthesize=False,
                       limits=limits, **settings)
     index = KnowledgeIndex(tmp_path / "chroma", HashEmbedder())

@@ -140,7 +140,7 @@ def test_models_prepares_a_fresh_home_with_progress_bars(shell):
 
 def ask_json(url: str, text: str) -> dict:
     request = urllib.request.Request(f"{url}/v1/ask", data=json.dumps({"text": text}).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "Origin": url})
     with urllib.request.urlopen(request, timeout=60) as res:
         return json.loads(res.read())
 

@@ -61,7 +61,7 @@ def test_every_route_with_a_body_is_bounded(limited):
 
 def test_a_body_within_the_limit_still_works(limited):
     r = httpx.post(f"{limited.http}/v1/ask", json={"text": "how do I report a lost card"},
-                   headers={"Origin": "http://localhost:8000"})
+                   headers={"Origin": limited.http})
     assert r.status_code == 200 and r.json()["entry_id"] == "lost-card"
 
 

@@ -14,25 +14,25 @@ from assistant.settings import Settings
 
 
 def test_ask_returns_a_cited_answer(server):
-    r = httpx.post(f"{server.http}/v1/ask", json={"text": "How can I check my balance?"})
+    r = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "How can I check my balance?"})
     assert r.status_code == 200
     body = r.json()
     assert body["entry_id"] == "balance-inquiry" and body["language"] == "en" and not body["handoff"]
     assert body["candidates"][0]["entry_id"] == "balance-inquiry"
-    zh = httpx.post(f"{server.http}/v1/ask", json={"text": "怎么查余额"}).json()
+    zh = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "怎么查余额"}).json()
     assert zh["entry_id"] == "balance-inquiry" and zh["language"] == "zh"
 
 
 def test_ask_validates_input(server):
-    assert httpx.post(f"{server.http}/v1/ask", json={"text": ""}).status_code == 422
-    assert httpx.post(f"{server.http}/v1/ask", json={"text": "x" * 800}).status_code == 413
-    assert httpx.post(f"{server.http}/v1/ask", json={"text": "hi", "language": "fr"}).status_code == 422
+    assert httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": ""}).status_code == 422
+    assert httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "x" * 800}).status_code == 413
+    assert httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "hi", "language": "fr"}).status_code == 422
 
 
 def test_health_ready_and_metrics(server):
     assert httpx.get(f"{server.http}/healthz").json() == {"status": "ok"}
     assert httpx.get(f"{server.http}/readyz").json()["status"] == "ready"
-    httpx.post(f"{server.http}/v1/ask", json={"text": "转人工"})
+    httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "转人工"})
     text = httpx.get(f"{server.http}/metrics").text
     assert "dt_stage_seconds_bucket" in text and 'dt_turns_total{language="zh",outcome="handoff"}' in text
     assert "dt_sessions" in text
@@ -84,22 +84,22 @@ def test_presynthesis_fills_the_disk_cache_and_survives_a_restart(services, sett
 
 
 def test_ask_understands_a_follow_up_in_its_conversation(server):
-    first = httpx.post(f"{server.http}/v1/ask", json={"text": "I want to open an account"}).json()
+    first = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "I want to open an account"}).json()
     assert first["entry_id"] == "open-account" and first["conversation_id"].startswith("conv_")
     follow = {"text": "what documents do I need for that"}
-    alone = httpx.post(f"{server.http}/v1/ask", json=follow).json()
+    alone = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json=follow).json()
     assert alone["entry_id"] != "account-documents" and not alone["followed_up"]
     assert alone["conversation_id"] != first["conversation_id"]          # no id: a new conversation
-    in_context = httpx.post(f"{server.http}/v1/ask",
+    in_context = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http},
                             json={**follow, "conversation_id": first["conversation_id"]}).json()
     assert in_context["entry_id"] == "account-documents" and in_context["followed_up"]
     assert in_context["conversation_id"] == first["conversation_id"]
-    zh = httpx.post(f"{server.http}/v1/ask", json={"text": "我想开个账户"}).json()
-    zh2 = httpx.post(f"{server.http}/v1/ask", json={"text": "那外国人呢", "conversation_id": zh["conversation_id"]}).json()
+    zh = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "我想开个账户"}).json()
+    zh2 = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "那外国人呢", "conversation_id": zh["conversation_id"]}).json()
     assert zh2["entry_id"] == "foreigner-account"
-    unknown = httpx.post(f"{server.http}/v1/ask", json={**follow, "conversation_id": "conv_made_up"}).json()
+    unknown = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={**follow, "conversation_id": "conv_made_up"}).json()
     assert unknown["conversation_id"] != "conv_made_up" and not unknown["followed_up"]
-    assert httpx.post(f"{server.http}/v1/ask", json={**follow, "conversation_id": "x" * 65}).status_code == 422
+    assert httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={**follow, "conversation_id": "x" * 65}).status_code == 422
 
 
 async def test_a_session_understands_follow_ups_in_both_languages(server):

@@ -30,7 +30,7 @@ def test_an_approved_edit_is_what_the_customer_hears_next(server, services):
     version = r.json()["version"]
 
     # not served before review, and the editor cannot approve their own change
-    before = httpx.post(f"{server.http}/v1/ask", json={"text": "Can I exchange notes for coins?"}).json()
+    before = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "Can I exchange notes for coins?"}).json()
     assert before["entry_id"] == "coin-exchange" and "weekdays" not in before["text"]
     own = httpx.post(f"{kb}/entries/coin-exchange/versions/{version}/approve", headers=editor, json={})
     assert own.status_code == 403
@@ -38,7 +38,7 @@ def test_an_approved_edit_is_what_the_customer_hears_next(server, services):
     ok = httpx.post(f"{kb}/entries/coin-exchange/versions/{version}/approve", headers=reviewer,
                     json={"comment": "checked with branch operations"})
     assert ok.status_code == 200, ok.text
-    after = httpx.post(f"{server.http}/v1/ask", json={"text": "Can I exchange notes for coins?"}).json()
+    after = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "Can I exchange notes for coins?"}).json()
     assert after["entry_id"] == "coin-exchange" and "weekdays" in after["text"]
     assert after["entry_version"] == version
 
@@ -62,7 +62,7 @@ async def test_served_answers_are_audited_with_entry_version_and_channel(server,
     assert record.details["entry_id"] == created["entry_id"] == "card-annual-fee"
     assert record.actor == "web" and record.details["entry_version"] >= 1
 
-    ask = httpx.post(f"{server.http}/v1/ask", json={"text": "给我讲个笑话"}).json()
+    ask = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "给我讲个笑话"}).json()
     served = audit.find_served(ask["response_id"])
     assert served.details["handoff"] is True and served.actor == "ask"
     assert audit.verify().ok

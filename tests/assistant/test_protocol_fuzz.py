@@ -9,7 +9,6 @@ The generator is seeded, so a failure names a reproducible message.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import random
 

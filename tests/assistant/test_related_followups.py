@@ -89,7 +89,7 @@ def assert_follow_ups(related, cited, language):
     ("开户需要带什么证件", "zh", "account-documents", "foreigner-account"),
 ])
 async def test_ask_and_response_created_carry_the_same_follow_ups(server, question, language, cited, expected):
-    body = httpx.post(f"{server.http}/v1/ask", json={"text": question, "language": language}, timeout=60).json()
+    body = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": question, "language": language}, timeout=60).json()
     assert body["entry_id"] == cited, body
     assert_follow_ups(body["related"], cited, language)
     assert expected in [r["id"] for r in body["related"]], body["related"]
@@ -99,7 +99,7 @@ async def test_ask_and_response_created_carry_the_same_follow_ups(server, questi
 
 
 async def test_no_follow_ups_when_the_customer_asks_for_a_person(server):
-    body = httpx.post(f"{server.http}/v1/ask", json={"text": "转人工"}, timeout=60).json()
+    body = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "转人工"}, timeout=60).json()
     assert body["handoff"] and body["related"] == []
     ex = await ask_typed(server.ws, "转人工")
     assert ex.first("response.created")["related"] == []

@@ -70,7 +70,7 @@ def ask(web_server):
     def run(text: str, language: str | None = None) -> dict:
         body = json.dumps({"text": text, **({"language": language} if language else {})}).encode()
         req = urllib.request.Request(f"{web_server.http}/v1/ask", data=body,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json", "Origin": web_server.http})
         with urllib.request.urlopen(req, timeout=30) as res:
             return json.loads(res.read())
 

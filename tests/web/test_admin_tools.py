@@ -108,7 +108,7 @@ def test_admin_test_question_gaps_and_audit(open_page, console, staff):
     # An unanswerable question becomes a knowledge gap.
     odd = f"Do you insure goldfish on Mars {secrets.token_hex(2)}"
     req = urllib.request.Request(f"{console.http}/v1/ask", data=json.dumps({"text": odd, "language": "en"}).encode(),
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": "application/json", "Origin": console.http})
     with urllib.request.urlopen(req, timeout=60) as res:
         assert json.loads(res.read())["handoff"] is True
 
