@@ -30,6 +30,7 @@ class ErrorCode:
     FRAME_TOO_LARGE = "frame_too_large"
     NOT_CONFIGURED = "session_not_configured"
     BAD_AUDIO = "invalid_audio"
+    AUDIO_TOO_FAST = "audio_too_fast"
     TEXT_TOO_LONG = "text_too_long"
     UTTERANCE_TOO_LONG = "utterance_too_long"
     NOTHING_TO_COMMIT = "nothing_to_commit"

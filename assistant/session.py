@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from contextlib import aclosing
 from typing import Any, Protocol
 
@@ -48,6 +48,28 @@ class Socket(Protocol):
     async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
 
 
+class AudioPace:
+    """Audio may arrive at most `rate` times faster than real time, with a head start of at most
+    `burst_s` seconds (what a client buffered, or network jitter): a token bucket of audio
+    seconds, `burst_s` deep, refilled at `rate` per second. Faster audio would let one client queue
+    minutes of work for the shared CPU in seconds; it is refused, frame by frame."""
+
+    def __init__(self, rate: float, burst_s: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst_s, self._clock = rate, burst_s, clock
+        self._tokens = burst_s
+        self._last: float | None = None
+
+    def admit(self, seconds: float) -> bool:
+        now = self._clock()
+        if self._last is not None:
+            self._tokens = min(self.burst_s, self._tokens + self.rate * (now - self._last))
+        self._last = now
+        if seconds > self._tokens + 1e-9:
+            return False
+        self._tokens -= seconds
+        return True
+
+
 class Session:
     def __init__(self, ws: Socket, services: Services, channel: str, settings: Settings | None = None):
         self.ws = ws
@@ -71,6 +93,7 @@ class Session:
         self._turn_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self._send_lock = asyncio.Lock()
+        self._pace = AudioPace(self.settings.limits.max_audio_rate, self.settings.limits.audio_burst_s)
         self._errors = 0
         self.closed = False
 
@@ -221,6 +244,9 @@ class Session:
         detector = self._require_detector(event_id)
         if len(pcm) % 2:
             raise p.ProtocolError(p.ErrorCode.BAD_AUDIO, "PCM16 audio must have an even number of bytes", event_id)
+        if not self._pace.admit(len(pcm) / 2 / detector.input_rate):
+            raise p.ProtocolError(p.ErrorCode.AUDIO_TOO_FAST, "audio is arriving faster than "
+                                  f"{self.settings.limits.max_audio_rate:g}x real time; this frame was dropped", event_id)
         for event in detector.feed(pcm):
             await self._on_turn_event(event)
 

@@ -37,6 +37,8 @@ class Limits(BaseModel):
     anon_requests_per_minute: int = Field(60, ge=1, description="anonymous POST /v1/ask and /v1/tts per client address per minute")
     max_sessions: int = Field(64, ge=1, description="concurrent WebSocket sessions per process")
     inference_queue: int = Field(8, ge=1, description="turns waiting for the CPU before new ones are refused")
+    max_audio_rate: float = Field(2.0, ge=1.0, description="audio may arrive at most this many times faster than real time")
+    audio_burst_s: float = Field(3.0, ge=0.0, description="seconds of audio a client may send ahead of that pace (its buffer on connect)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest HTTP request body (customer routes: /v1/ask, /v1/tts, /v1/feedback)")
     max_staff_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest request body to the staff API (/v1/kb/...)")
     max_import_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="largest knowledge import (POST /v1/kb/import)")

@@ -212,6 +212,9 @@ class TurnDetector:
             self._maybe_partial(events)
         elif not self.push_to_talk:
             self._buffer.keep_from(t.now_ms * RATE // 1000 - PREROLL_MS * RATE // 1000)
+        else:
+            # Push-to-talk keeps audio for the button, but never more than a turn may last.
+            self._buffer.keep_from(self._buffer.end - int(self._max_utterance_s * RATE))
         return events
 
     def _on_signal(self, signal: Signal, events: list[TurnEvent]) -> None:

@@ -153,7 +153,9 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     from knowledge.entry import Entry
     from voices import split_sentences
 
-    limits = {"anon_sessions_per_minute": 10_000, "anon_requests_per_minute": 10_000, **settings.pop("limits", {})}
+    # The fast tier streams audio at 10-20x real time; the pace limit has its own tests.
+    limits = {"anon_sessions_per_minute": 10_000, "anon_requests_per_minute": 10_000, "max_audio_rate": 1000.0,
+              **settings.pop("limits", {})}
     config = Settings(data_dir=tmp_path / "data", model_dir=tmp_path / "models", presynthesize=False,
                       limits=limits, **settings)
     index = KnowledgeIndex(tmp_path / "chroma", HashEmbedder())

@@ -64,7 +64,7 @@ async def test_served_answers_are_audited_with_entry_version_and_channel(server,
 
     ask = httpx.post(f"{server.http}/v1/ask", headers={"Origin": server.http}, json={"text": "给我讲个笑话"}).json()
     served = audit.find_served(ask["response_id"])
-    assert served.details["handoff"] is True and served.actor == "ask"
+    assert served.details["handoff"] is True and served.actor == "ask:web"   # the route, then who asked
     assert audit.verify().ok
 
 

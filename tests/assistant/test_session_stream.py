@@ -255,3 +255,35 @@ def test_only_the_session_sends_and_no_stage_reaches_back_into_it():
             importers.append(path.name)
     assert senders == ["session.py"]
     assert importers == ["app.py"]      # the app makes one per connection; nothing else knows it
+
+
+async def test_audio_faster_than_twice_real_time_is_refused_frame_by_frame(tmp_path):
+    services = fake_services(tmp_path, limits={"max_audio_rate": 2.0, "audio_burst_s": 1.0})
+    socket = FakeSocket()
+    task = await start(services, socket, language="en")
+    for _ in range(100):                        # 2 s of audio at once: the first 1 s is the head start
+        socket.audio(silence(0.02))
+    socket.text({"type": "ping", "id": "after"})
+    await socket.wait_for("pong")
+    await stop(socket, task)
+    errors = [e for e in socket.sent if e["type"] == "error"]
+    assert errors and {e["code"] for e in errors} == {"audio_too_fast"}
+    assert 40 <= len(errors) <= 51              # about the second second, give or take the clock
+    services.close()
+
+
+def test_the_pace_allows_real_time_and_a_burst_but_saves_up_no_more():
+    from assistant.session import AudioPace
+
+    now = [0.0]
+    pace = AudioPace(2.0, 3.0, clock=lambda: now[0])
+    assert all(pace.admit(0.02) for _ in range(150))       # 3 s at once: the burst
+    assert not pace.admit(0.02)
+    for _ in range(500):                                   # then 10 s in real time, never refused
+        now[0] += 0.02
+        assert pace.admit(0.02)
+    now[0] += 60.0                                         # a minute of silence saves up only the burst
+    assert all(pace.admit(0.02) for _ in range(150))
+    assert not pace.admit(0.02)
+    now[0] += 0.5                                          # then 2x real time: 1 s of audio per 0.5 s
+    assert pace.admit(1.0) and not pace.admit(0.02)

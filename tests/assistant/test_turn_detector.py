@@ -127,3 +127,9 @@ def test_events_name_nothing_but_data():
     """The detector's events are plain data: no callbacks, no references to a session."""
     for cls in (SpeechStart, PartialDue, Paused, Resumed, MayCommit, TooLong, TurnEnded):
         assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
+
+
+def test_push_to_talk_keeps_at_most_one_turn_of_audio():
+    d = detector(push_to_talk=True, max_utterance_s=2.0)
+    run(d, silence(5.0))
+    assert d.buffered_samples <= 2 * RATE
