@@ -62,19 +62,19 @@ class SpeechStart:
 
 
 @dataclass(frozen=True)
-class PartialDue:
-    """Time for a partial transcript of the turn so far."""
-
+class _TurnSoFar:
     turn_id: str
-    audio: np.ndarray = field(repr=False)
+    audio: np.ndarray = field(repr=False)   # the turn's audio up to this event, 16 kHz float32
 
 
 @dataclass(frozen=True)
-class Paused:
-    """The first pause after speech: prepare the answer on `audio` (the turn so far)."""
+class PartialDue(_TurnSoFar):
+    """Time for a partial transcript of the turn so far."""
 
-    turn_id: str
-    audio: np.ndarray = field(repr=False)
+
+@dataclass(frozen=True)
+class Paused(_TurnSoFar):
+    """The first pause after speech: prepare the answer on `audio` (the turn so far)."""
 
 
 @dataclass(frozen=True)
