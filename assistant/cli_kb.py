@@ -154,7 +154,7 @@ def _evaluate_file(args: argparse.Namespace, settings: Settings, parse, run):
 def cmd_kb_eval(args: argparse.Namespace) -> int:
     import json
 
-    from knowledge.evaluate import evaluate, figures, parse_queries
+    from knowledge.evaluate import evaluate, figures, parse_queries, threshold_curve
 
     settings = _settings(args)
     threshold = settings.handoff_threshold if args.threshold is None else args.threshold
@@ -179,6 +179,12 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
     print(f"hand-off rate:              {_pct(result.handoff_rate)}")
     print(f"wrong-answer rate:          {_pct(result.wrong_answer_rate)}")
     print(f"off-topic handed off:       {_pct(result.offtopic_handoff_rate)}")
+    print("by threshold (what another DT_HANDOFF_THRESHOLD would do on these questions):")
+    print("  threshold  answered  wrong of answered  wrong of all")
+    for point in threshold_curve(outcomes):
+        mark = "  <- current" if abs(point.threshold - threshold) < 1e-9 else ""
+        print(f"  {point.threshold:9.2f}  {_pct(point.answered):>8}  {_pct(point.wrong_of_answered):>17}  "
+              f"{_pct(point.wrong):>12}{mark}")
     print(json.dumps(result.to_json()))
     return 0
 

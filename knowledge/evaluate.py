@@ -164,6 +164,32 @@ def figures(outcomes: Sequence[QueryOutcome], threshold: float) -> EvalFigures:
     )
 
 
+CURVE_THRESHOLDS = tuple(round(0.30 + 0.05 * i, 2) for i in range(14))   # 0.30 ... 0.95
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """What the teller would do on the evaluated questions at one hand-off threshold."""
+
+    threshold: float
+    answered: float | None        # share of all questions answered
+    wrong_of_answered: float | None   # share of the answers given that were wrong (or off-topic)
+    wrong: float | None           # share of all questions answered wrongly (or off-topic answered)
+
+
+def threshold_curve(outcomes: Sequence[QueryOutcome],
+                    thresholds: Sequence[float] = CURVE_THRESHOLDS) -> list[CurvePoint]:
+    """The answered-vs-wrong trade-off by threshold, from each question's top confidence (so a
+    bank can see what a stricter or looser threshold would cost before it changes one)."""
+    n = len(outcomes)
+    points = []
+    for t in thresholds:
+        said = [o for o in outcomes if o.confidence >= t]
+        wrong = sum(not o.top1_right for o in said)
+        points.append(CurvePoint(t, _rate(len(said), n), _rate(wrong, len(said)), _rate(wrong, n)))
+    return points
+
+
 # ------------------------------------------------------------------ sentence pairs
 
 @dataclass(frozen=True)

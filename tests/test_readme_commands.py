@@ -235,7 +235,7 @@ def test_kb_eval_and_pairs(shell, tmp_path):
     queries.write_text("question,expected_entry_id\n我的卡丢了,lost-card\nWhen are you open on Saturday?,weekend-hours\n"
                        "给我讲个笑话吧,\n", encoding="utf-8")
     out = shell.run("kb", "eval", str(queries), "--data-dir", str(tmp_path / "data")).stdout
-    assert "top-1" in out.lower(), out
+    assert "top-1" in out.lower() and "by threshold" in out and "0.60" in out and "<- current" in out, out
     dialogues = tmp_path / "DIALOGUES.jsonl"
     dialogues.write_text(json.dumps({"id": "d1", "turns": [{"text": "我想开个账户", "expect": "open-account"},
                                                           {"text": "那外国人呢", "expect": "foreigner-account"}]},

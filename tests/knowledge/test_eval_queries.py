@@ -17,6 +17,7 @@ from knowledge.evaluate import (
     evaluate,
     figures,
     parse_queries,
+    threshold_curve,
 )
 
 # Ten questions, none an example question of the demo KB; the last three should hand off.
@@ -83,6 +84,16 @@ def test_figures_by_hand():
     none = figures(evaluate(index, [EvalQuery(2, "q5", None)], 0.6), 0.6)
     assert none.top1_accuracy is None and none.answered_accuracy is None
     assert none.to_json()["handoff_rate"] == 1.0
+
+
+def test_the_threshold_curve_by_hand():
+    index = CannedIndex({"q1": ("a", 0.9), "q2": ("a", 0.8), "q3": ("b", 0.3), "q6": ("b", 0.7)})
+    queries = [EvalQuery(2, "q1", "a"), EvalQuery(3, "q2", "b"), EvalQuery(4, "q3", "b"), EvalQuery(5, "q6", None)]
+    curve = {p.threshold: p for p in threshold_curve(evaluate(index, queries, 0.6), [0.3, 0.75, 0.85, 0.95])}
+    assert (curve[0.3].answered, curve[0.3].wrong_of_answered, curve[0.3].wrong) == (1.0, 0.5, 0.5)
+    assert (curve[0.75].answered, curve[0.75].wrong_of_answered) == (0.5, 0.5)   # q1 right, q2 wrong
+    assert (curve[0.85].answered, curve[0.85].wrong_of_answered, curve[0.85].wrong) == (0.25, 0.0, 0.0)
+    assert curve[0.95].answered == 0.0 and curve[0.95].wrong_of_answered is None
 
 
 def test_unknown_expected_entry_is_an_error():
