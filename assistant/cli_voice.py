@@ -1,7 +1,7 @@
 """`digital-teller say` and `digital-teller render`: speech and lip-sync files from the command line.
 
-`render` is deterministic: the same script and options give byte-identical files.
-It loads its voice fresh with a fixed seed (Piper's sampling noise is seeded when its
+Both are deterministic: the same text or script and options give byte-identical files.
+They load their voice fresh with a fixed seed (Piper's sampling noise is seeded when its
 session is created; the Mandarin model reseeds its dropout per call; espeak has no
 randomness), writes WAV with the stdlib writer (no timestamps), and the manifest
 records hashes, never times.
@@ -58,7 +58,8 @@ def cmd_say(args: argparse.Namespace) -> int:
     language = args.lang or detect_language(args.text)
     try:
         name = _voice_name(settings, language, args.voice)
-        engine = load_voice(name, settings.model_dir, rate=args.rate)
+        # Seeded like `render`: the same text and options give the same audio every time.
+        engine = load_voice(name, settings.model_dir, rate=args.rate, seed=RENDER_SEED)
     except (KeyError, ValueError, OSError) as exc:
         print(f"digital-teller: {exc}", file=sys.stderr)
         return 2

@@ -188,6 +188,9 @@ def test_say_then_transcribe(shell, tmp_path):
     shell.run("say", "How do I report a lost card?", "--lang", "en", "--out", str(wav), "--track", str(track),
               "--format", "oculus")
     assert json.loads(track.read_text(encoding="utf-8")), "empty viseme track"
+    again = tmp_path / "again.wav"
+    shell.run("say", "How do I report a lost card?", "--lang", "en", "--out", str(again))
+    assert again.read_bytes() == wav.read_bytes()          # seeded: the same text, the same audio
     heard = json.loads(shell.run("transcribe", str(wav), "--language", "auto").stdout)
     assert "card" in heard["text"].lower() and heard["language"] == "en", heard
 
