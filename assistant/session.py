@@ -192,7 +192,9 @@ class Session:
             else:
                 await self._handle(p.parse_client_event(text or ""))
         except p.ProtocolError as exc:
-            await self.error(exc.code, exc.message, exc.event_id)
+            # Audio that comes too fast is throttled, not held against the client: a kiosk that
+            # flushes what it buffered during a network stall must not be closed for it.
+            await self.error(exc.code, exc.message, exc.event_id, client_fault=exc.code != p.ErrorCode.AUDIO_TOO_FAST)
 
     async def _handle(self, event: Any) -> None:
         if isinstance(event, p.SessionUpdate):

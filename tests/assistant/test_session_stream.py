@@ -62,7 +62,10 @@ async def test_a_voice_turn_keeps_the_documented_order_even_on_a_slow_socket(tmp
     services = fake_services(tmp_path, ScriptedTranscriber(heard))
     socket = FakeSocket(send_delay_s=send_delay_s)
     task = await start(services, socket, language="en")
-    await speak(socket, np.concatenate([silence(0.3), tone(1.0), silence(1.5)]))
+    await speak(socket, np.concatenate([silence(0.3), tone(1.0)]))
+    # The pause in real time: the speculation has the 0.84 s a live one has before the silence
+    # runs out, however busy the machine (at 10x it would have 84 ms).
+    await speak(socket, silence(1.5), speedup=1.0)
     await socket.wait_for("response.done", timeout=10)
     await stop(socket, task)
     kinds = collapse([t for t in socket.types() if t != "transcript.partial"])
@@ -261,14 +264,17 @@ async def test_audio_faster_than_twice_real_time_is_refused_frame_by_frame(tmp_p
     services = fake_services(tmp_path, limits={"max_audio_rate": 2.0, "audio_burst_s": 1.0})
     socket = FakeSocket()
     task = await start(services, socket, language="en")
-    for _ in range(100):                        # 2 s of audio at once: the first 1 s is the head start
+    for _ in range(250):                        # 5 s of audio at once: the first 1 s is the head start
         socket.audio(silence(0.02))
     socket.text({"type": "ping", "id": "after"})
     await socket.wait_for("pong")
     await stop(socket, task)
     errors = [e for e in socket.sent if e["type"] == "error"]
     assert errors and {e["code"] for e in errors} == {"audio_too_fast"}
-    assert 40 <= len(errors) <= 51              # about the second second, give or take the clock
+    # About 4 s of it is refused (less by what the bucket refills while the frames are read; the
+    # exact accounting is tested on a fake clock below).
+    assert 100 <= len(errors) <= 201, len(errors)
+    assert socket.closed_with is None           # throttled, not held against the client
     services.close()
 
 
