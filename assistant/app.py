@@ -150,6 +150,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Without services the store is not open yet: the gates are made in the lifespan, once it is.
     app.state.gate, app.state.http_gate = admission_gates(services) if services is not None else (None, None)
     open_sessions = 0   # a count, not the sessions: nothing outside a session reaches into it
+    web_session_limit = max(1, settings.limits.max_sessions - settings.limits.kiosk_reserved_sessions)
     # The contexts of `POST /v1/ask` conversations (a WebSocket session keeps its own).
     conversations = Conversations(ttl_s=min(settings.limits.max_session_s, 30 * 60.0))
 
@@ -165,9 +166,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
-        if app.state.services is None:
+        svc = app.state.services
+        if svc is None:
             return JSONResponse({"status": "loading"}, status_code=503)
-        return JSONResponse({"status": "ready", "sessions": open_sessions})
+        # Saturated: a load balancer should send new customers to another replica (503), while
+        # the sessions already here go on.
+        queue, sessions = svc.inference.pending, open_sessions
+        saturated = queue >= svc.inference.limit or sessions >= settings.limits.max_sessions
+        body = {"status": "saturated" if saturated else "ready", "sessions": sessions,
+                "max_sessions": settings.limits.max_sessions, "inference_queue": queue,
+                "inference_queue_limit": svc.inference.limit}
+        return JSONResponse(body, status_code=503 if saturated else 200)
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -206,6 +215,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             reason = "models are still loading"
         elif verdict.allowed and open_sessions >= settings.limits.max_sessions:
             reason = "server is at its session limit"
+        elif verdict.channel == "web" and open_sessions >= web_session_limit:
+            # The last `kiosk_reserved_sessions` places are the kiosks': a burst of web visitors
+            # must not lock the bank's own counters out.
+            reason = "server is at its session limit for web visitors"
         if reason:
             if svc is not None:
                 svc.metrics.refused.labels(reason=reason.split(";")[0]).inc()

@@ -53,6 +53,15 @@ class Inference:
         finally:
             self._pending -= 1
 
+    @property
+    def pending(self) -> int:
+        """Model calls waiting or running now."""
+        return self._pending
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
     def shutdown(self) -> None:
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)

@@ -36,6 +36,7 @@ class Limits(BaseModel):
     anon_sessions_per_minute: int = Field(20, ge=1, description="anonymous connects per client address per minute")
     anon_requests_per_minute: int = Field(60, ge=1, description="anonymous POST /v1/ask and /v1/tts per client address per minute")
     max_sessions: int = Field(64, ge=1, description="concurrent WebSocket sessions per process")
+    kiosk_reserved_sessions: int = Field(16, ge=0, description="of max_sessions, kept for kiosks: anonymous web sessions may use only the rest")
     inference_queue: int = Field(8, ge=1, description="turns waiting for the CPU before new ones are refused")
     max_audio_rate: float = Field(2.0, ge=1.0, description="audio may arrive at most this many times faster than real time")
     audio_burst_s: float = Field(3.0, ge=0.0, description="seconds of audio a client may send ahead of that pace (its buffer on connect)")
