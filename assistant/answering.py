@@ -96,10 +96,17 @@ class Answerer:
         """Retrieve (in the conversation's context, if any), then answer or hand off (never text
         an approved entry does not say). The conversation is only read here; `served` records
         the turn in it, so a speculation that is thrown away leaves no trace."""
-        candidates, retrieval_s, followed = await self._inference.run(
-            "light", self.responder.retrieve, text, language, conversation)
-        self._metrics.observe("retrieval", retrieval_s)
-        return self.responder.answer(text, language, candidates, retrieval_s, followed_up=followed)
+        responder = self.responder
+
+        def job() -> Answer:
+            # Both halves off the event loop: choosing follow-ups reads the index, whose lock an
+            # approval holds while it embeds the new version.
+            candidates, retrieval_s, followed = responder.retrieve(text, language, conversation)
+            return responder.answer(text, language, candidates, retrieval_s, followed_up=followed)
+
+        answer = await self._inference.run("light", job)
+        self._metrics.observe("retrieval", answer.retrieval_s)
+        return answer
 
     async def hear(self, audio: np.ndarray, language: str | None,
                    conversation: Conversation | None = None) -> tuple[Transcript, Answer]:

@@ -293,3 +293,44 @@ def test_the_pace_allows_real_time_and_a_burst_but_saves_up_no_more():
     assert not pace.admit(0.02)
     now[0] += 0.5                                          # then 2x real time: 1 s of audio per 0.5 s
     assert pace.admit(1.0) and not pace.admit(0.02)
+
+
+async def test_a_knowledge_update_holding_the_index_never_stalls_the_event_loop(tmp_path):
+    """An approval embeds its new version under the index's lock. If it starts right after a
+    question's retrieval, the rest of the answer (which reads the index for follow-ups) waits
+    for it on a worker thread, while the session (and every other) goes on."""
+    import threading
+    import time
+
+    services = fake_services(tmp_path)
+    held, release = threading.Event(), threading.Event()
+
+    def long_update():
+        with services.index._lock:          # what KnowledgeIndex.upsert does while it embeds
+            held.set()
+            release.wait(3)
+
+    retrieve = services.responder.retrieve
+
+    def retrieve_then_an_update_starts(*args, **kwargs):
+        found = retrieve(*args, **kwargs)
+        threading.Thread(target=long_update, daemon=True).start()
+        held.wait(3)
+        return found
+
+    services.responder.retrieve = retrieve_then_an_update_starts   # type: ignore[method-assign]
+    socket = FakeSocket()
+    task = await start(services, socket)
+    socket.text({"type": "input_text", "text": "when are you open"})
+    while not held.is_set():
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    socket.text({"type": "ping", "id": "loop"})
+    await socket.wait_for("pong", timeout=5)
+    assert time.perf_counter() - started < 0.5          # the loop answered while the index was held
+    assert "response.created" not in socket.types()
+    release.set()
+    await socket.wait_for("response.done", timeout=10)
+    await stop(socket, task)
+    services.close()
