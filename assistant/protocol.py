@@ -148,15 +148,15 @@ def parse_client_event(raw: str) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    """A server event's value as JSON-ready data (nested payloads are typed, not dicts)."""
+    """A field of a server event as JSON-ready data. Only the typed nested payloads (a pydantic
+    model, a dataclass, a list of dataclasses) are converted; anything else is already plain JSON
+    and is passed as it is, so an audio chunk's lip-sync arrays are never walked."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, list) and value and is_dataclass(value[0]):
         return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
     return value
 
 
@@ -187,19 +187,15 @@ LipSyncPayload = Union[dict[str, list[Any]], list[dict[str, Any]]]
 @dataclass(frozen=True)
 class _ServerEvent:
     TYPE = ""
+    # Events that echo a client's own strings (`event_id`, a ping's `id`) are written in ASCII:
+    # such a string may hold a lone surrogate, which UTF-8 cannot carry and JSON's \u escapes can.
+    ECHOES_CLIENT = False
 
     def to_event(self) -> dict[str, Any]:
         return {"type": self.TYPE, **_plain(self)}
 
     def to_json(self) -> str:
-        text = json.dumps(self.to_event(), ensure_ascii=False, separators=(",", ":"))
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            # A lone surrogate echoed from the client (an event_id, a ping id) cannot be sent as
-            # UTF-8; JSON's \u escapes can carry it.
-            text = json.dumps(self.to_event(), ensure_ascii=True, separators=(",", ":"))
-        return text
+        return json.dumps(self.to_event(), ensure_ascii=self.ECHOES_CLIENT, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -294,6 +290,7 @@ class ResponseDone(_ServerEvent):
 @dataclass(frozen=True)
 class Error(_ServerEvent):
     TYPE = "error"
+    ECHOES_CLIENT = True
     code: str
     message: str
     event_id: str | None = None
@@ -302,6 +299,7 @@ class Error(_ServerEvent):
 @dataclass(frozen=True)
 class Pong(_ServerEvent):
     TYPE = "pong"
+    ECHOES_CLIENT = True
     id: str | int | None = None
 
 
