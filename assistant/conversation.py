@@ -5,7 +5,8 @@ entry or none. A `Conversation` remembers the last few answered entries of one c
 WebSocket session, or a `conversation_id` of `POST /v1/ask`) and resolves a question against the
 last one (the *anchor*) when it is recent enough:
 
-1. The question is searched twice: alone, and as "anchor's topic question + this question" with
+1. The question is searched alone; unless that reading is confident and on the subject (nothing
+   below could overrule it), it is searched again as "anchor's topic question + this question" with
    the anchor itself left out (a customer who asks a follow-up wants something next to the last
    answer, not the same answer again); the second search's confidences are among the rest.
 2. The two readings are chosen between by two signals: whether the question **refers back**
@@ -108,27 +109,31 @@ class Conversation:
         anchor = self.anchor()
         if anchor is None or not text.strip():
             return Resolution(alone, False, text)
+
+        def on_subject(candidate: Any) -> bool:
+            return bool(anchor.tags & set(candidate.entry.tags))
+
+        own = alone[0] if alone else None
+        own_ok = own is not None and own.confidence >= threshold
+        own_leaves = own is None or not on_subject(own)   # the question's own reading leaves the subject
+        if own_ok and not own_leaves:
+            return Resolution(alone, False, text)   # confident and on the subject: nothing can overrule it
         joiner = "" if language == "zh" and _HAN.search(anchor.topic or "") else " "
         query = f"{anchor.topic}{joiner}{text.strip()}"
         in_context = list(search(query, k, exclude=(anchor.entry_id,)))
         if not in_context:
             return Resolution(alone, False, text)
-        own, ctx = (alone[0] if alone else None), in_context[0]
-        own_ok, ctx_ok = own is not None and own.confidence >= threshold, ctx.confidence >= threshold
-
-        def on_subject(candidate: Any) -> bool:
-            return bool(anchor.tags & set(candidate.entry.tags))
-
+        ctx = in_context[0]
+        ctx_ok = ctx.confidence >= threshold
         refers = refers_back(text, language)
-        own_leaves = own is None or not on_subject(own)   # the question's own reading leaves the subject
         # The context may overrule the question's own reading only when that reading leaves the
         # subject, and the context's stays on it or the question points back explicitly.
         overrule = own_leaves and (on_subject(ctx) or refers)
         take_context = Resolution(in_context, True, query)
         if own_ok and (not ctx_ok or own.entry.id == ctx.entry.id):
-            # Confident, and the context has nothing better: trust it, unless it points back and
-            # still leaves the subject (then the context's reading, or a hand-off).
-            return take_context if refers and own_leaves and own.entry.id != ctx.entry.id else Resolution(alone, False, text)
+            # Confident (and off the subject), and the context has nothing better: trust it, unless
+            # it points back (then the context's reading, or a hand-off).
+            return take_context if refers and own.entry.id != ctx.entry.id else Resolution(alone, False, text)
         if own_ok:   # both confident, and they disagree: the context must also be the surer reading
             surer = ctx.confidence > own.confidence
             return take_context if overrule and surer else Resolution(alone, False, text)

@@ -116,6 +116,7 @@ class Responder:
             return self._system("handoff", language, handoff=True, confidence=confidence, ranked=ranked,
                                 retrieval_s=retrieval_s, related=near)
         entry = best.entry
+        tags = self._tag_index()
         lang = language if language in entry.answer else next(iter(entry.answer))
         return Answer(
             text=entry.answer[lang],
@@ -128,9 +129,9 @@ class Responder:
             disclosure=(entry.disclosure or {}).get(lang) or None,
             candidates=ranked,
             retrieval_s=retrieval_s,
-            related=related_to_answer(entry, candidates, self._tag_index(), lang),
+            related=related_to_answer(entry, candidates, tags, lang),
             topic=None if small_talk(entry) else first_question(entry, lang),   # small talk is no topic
-            topic_tags=tuple(self._tag_index().topical(entry)),
+            topic_tags=tuple(tags.topical(entry)),
             followed_up=followed_up,
         )
 
