@@ -12,6 +12,7 @@ shares.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
@@ -128,8 +129,6 @@ async def admit_request(request: Request) -> Admission:
     """FastAPI dependency of the customer routes (`POST /v1/ask`, `/v1/tts`): admitted like a
     session (kiosk token, staff credential, or an allowed origin, rate-limited), or refused with
     401, 403 or 429. The lookup runs on a worker thread (a token is a database query)."""
-    import asyncio
-
     gate: Gate | None = getattr(request.app.state, "http_gate", None)
     if gate is None:
         raise HTTPException(503, "models are still loading")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from knowledge.privacy import mask_personal
-
 import numpy as np
+
+from knowledge.privacy import mask_personal
 
 from assistant.asr_filters import (HALLUCINATION_PATTERNS, SAMPLE_RATE, echoes_prompt, is_hallucination,
                                    loudest_frame_dbfs)

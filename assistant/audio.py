@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from math import gcd
 
 import numpy as np
@@ -33,3 +35,25 @@ class Resampler:
         if self._up == self._down or len(audio) == 0:
             return audio.astype(np.float32, copy=False)
         return resample_poly(audio, self._up, self._down).astype(np.float32)
+
+
+class AudioPace:
+    """Audio may arrive at most `rate` times faster than real time, with a head start of at most
+    `burst_s` seconds (what a client buffered, or network jitter): a token bucket of audio
+    seconds, `burst_s` deep, refilled at `rate` per second. Faster audio would let one client queue
+    minutes of work for the shared CPU in seconds; it is refused, frame by frame."""
+
+    def __init__(self, rate: float, burst_s: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst_s, self._clock = rate, burst_s, clock
+        self._tokens = burst_s
+        self._last: float | None = None
+
+    def admit(self, seconds: float) -> bool:
+        now = self._clock()
+        if self._last is not None:
+            self._tokens = min(self.burst_s, self._tokens + self.rate * (now - self._last))
+        self._last = now
+        if seconds > self._tokens + 1e-9:
+            return False
+        self._tokens -= seconds
+        return True

@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Coroutine, Mapping
 from contextlib import aclosing
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from . import protocol as p
 from .answering import NoLongerWanted, Speculation, question_language
+from .audio import AudioPace
 from .conversation import Conversation
 from .ids import new_id
 from .responder import Answer
@@ -46,28 +47,6 @@ class Socket(Protocol):
     async def send_text(self, data: str) -> None: ...
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
-
-
-class AudioPace:
-    """Audio may arrive at most `rate` times faster than real time, with a head start of at most
-    `burst_s` seconds (what a client buffered, or network jitter): a token bucket of audio
-    seconds, `burst_s` deep, refilled at `rate` per second. Faster audio would let one client queue
-    minutes of work for the shared CPU in seconds; it is refused, frame by frame."""
-
-    def __init__(self, rate: float, burst_s: float, clock: Callable[[], float] = time.monotonic):
-        self.rate, self.burst_s, self._clock = rate, burst_s, clock
-        self._tokens = burst_s
-        self._last: float | None = None
-
-    def admit(self, seconds: float) -> bool:
-        now = self._clock()
-        if self._last is not None:
-            self._tokens = min(self.burst_s, self._tokens + self.rate * (now - self._last))
-        self._last = now
-        if seconds > self._tokens + 1e-9:
-            return False
-        self._tokens -= seconds
-        return True
 
 
 class Session:

@@ -279,7 +279,7 @@ async def test_audio_faster_than_twice_real_time_is_refused_frame_by_frame(tmp_p
 
 
 def test_the_pace_allows_real_time_and_a_burst_but_saves_up_no_more():
-    from assistant.session import AudioPace
+    from assistant.audio import AudioPace
 
     now = [0.0]
     pace = AudioPace(2.0, 3.0, clock=lambda: now[0])
