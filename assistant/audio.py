@@ -1,4 +1,4 @@
-"""PCM helpers for the audio path (per chunk, so kept allocation-light)."""
+"""PCM helpers for the audio path (per chunk, so kept allocation-light), and the pace audio may arrive at."""
 
 from __future__ import annotations
 

@@ -213,8 +213,11 @@ class TurnDetector:
         elif not self.push_to_talk:
             self._buffer.keep_from(t.now_ms * RATE // 1000 - PREROLL_MS * RATE // 1000)
         else:
-            # Push-to-talk keeps audio for the button, but never more than a turn may last.
-            self._buffer.keep_from(self._buffer.end - int(self._max_utterance_s * RATE))
+            # Push-to-talk keeps audio for the button, but never much more than a turn may last;
+            # trimmed a second at a time, not on every chunk (a trim copies the whole buffer).
+            cap = int(self._max_utterance_s * RATE)
+            if self._buffer.length > cap + RATE:
+                self._buffer.keep_from(self._buffer.end - cap)
         return events
 
     def _on_signal(self, signal: Signal, events: list[TurnEvent]) -> None:
