@@ -92,17 +92,19 @@ class Answerer:
         # "" language: the audio never reached the model (silence gate); answer in the asked one.
         return dataclasses.replace(result, text=result.text.strip(), language=result.language or language or "en")
 
-    async def answer(self, text: str, language: str, conversation: Conversation | None = None) -> Answer:
-        """Retrieve (in the conversation's context, if any), then answer or hand off (never text
-        an approved entry does not say). The conversation is only read here; `served` records
-        the turn in it, so a speculation that is thrown away leaves no trace."""
+    async def answer(self, text: str, language: str, conversation: Conversation | None = None, *,
+                     tapped: str | None = None) -> Answer:
+        """Retrieve (in the conversation's context, if any), then answer, ask which entry is
+        meant, or hand off (never text an approved entry does not say); `tapped` is the option of
+        the conversation's clarifying question the customer tapped. The conversation is only
+        read here; `served` records the turn in it, so a speculation that is thrown away leaves
+        no trace."""
         responder = self.responder
 
         def job() -> Answer:
-            # Both halves off the event loop: choosing follow-ups reads the index, whose lock an
-            # approval holds while it embeds the new version.
-            candidates, retrieval_s, followed = responder.retrieve(text, language, conversation)
-            return responder.answer(text, language, candidates, retrieval_s, followed_up=followed)
+            # All of it off the event loop: choosing follow-ups and options reads the index, whose
+            # lock an approval holds while it embeds the new version.
+            return responder.reply(text, language, conversation, tapped=tapped)
 
         answer = await self._inference.run("light", job)
         self._metrics.observe("retrieval", answer.retrieval_s)
@@ -155,14 +157,25 @@ class Answerer:
         self._metrics.turns.labels(outcome=answer.kind, language=answer.language).inc()
         if answer.followed_up:
             self._metrics.followups.labels(outcome=answer.kind).inc()
+        # How this turn settled the clarifying question the conversation was waiting on, if any.
+        was_pending = conversation is not None and conversation.pending is not None
+        resolution = answer.choice or ("new_question" if was_pending else None)
+        if answer.kind == "clarify":
+            self._metrics.clarifications.labels(outcome="asked").inc()
+        if resolution is not None:
+            self._metrics.clarifications.labels(outcome=resolution).inc()
         if conversation is not None:
             conversation.remember(question, answer.language, None if answer.handoff else answer.entry_id, answer.topic,
-                                  answer.topic_tags)
+                                  answer.topic_tags, pending=answer.pending())
         if self._audit is None:
             return response_id
         fields = dict(question=question, channel=channel, language=answer.language, kind=answer.kind,
                       handoff=answer.handoff, confidence=answer.confidence, entry_id=answer.entry_id,
                       entry_version=answer.entry_version, candidates=list(answer.candidates))
+        if answer.options:
+            fields["offered"] = [entry_id for entry_id, _ in answer.options]
+        if resolution is not None:
+            fields["clarification"] = resolution
         if response_id is not None:
             fields["response_id"] = response_id
         return await self._inference.run("light", self._audit.record_served, **fields)

@@ -42,6 +42,8 @@ from typing import Any
 
 from knowledge.privacy import mask_personal
 
+from .clarify import Pending
+
 MAX_EXCHANGES = 3
 # A follow-up refers to the last answer; two turns on, the topic has usually moved.
 CONTEXT_REACH = 2
@@ -88,6 +90,9 @@ class Conversation:
 
     def __init__(self) -> None:
         self._exchanges: deque[Exchange] = deque(maxlen=MAX_EXCHANGES)
+        # The clarifying question the last served turn asked, if it asked one (see clarify.py):
+        # the next served turn answers it or moves on, so at most one is ever kept.
+        self._pending: Pending | None = None
         self._lock = threading.Lock()
         self.last_used = 0.0   # set by `Conversations` (the clock of the id table)
 
@@ -95,6 +100,11 @@ class Conversation:
     def exchanges(self) -> tuple[Exchange, ...]:
         with self._lock:
             return tuple(self._exchanges)
+
+    @property
+    def pending(self) -> Pending | None:
+        with self._lock:
+            return self._pending
 
     def anchor(self) -> Exchange | None:
         """The answered exchange a follow-up would refer to, if it is recent enough."""
@@ -143,11 +153,13 @@ class Conversation:
         return Resolution(alone, False, text)
 
     def remember(self, question: str, language: str, entry_id: str | None, topic: str | None,
-                 tags: Sequence[str] = ()) -> None:
-        """Keep a served turn (`entry_id` None for a hand-off or "say again"; `topic` the entry's
-        own first example question; `tags` its topical tags)."""
+                 tags: Sequence[str] = (), *, pending: Pending | None = None) -> None:
+        """Keep a served turn (`entry_id` None for a hand-off, "say again" or a clarifying
+        question; `topic` the entry's own first example question; `tags` its topical tags);
+        `pending` is the clarifying question it asked, which replaces any earlier one."""
         with self._lock:
             self._exchanges.append(Exchange(mask_personal(question), language, entry_id, topic, frozenset(tags)))
+            self._pending = pending
 
 
 class Conversations:

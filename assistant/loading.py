@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from .clarify import ClarifyRule
 from .metrics import Metrics
 from .models import model_table
 from .responder import Responder
@@ -82,8 +83,15 @@ def load_index(settings: Settings):
     return open_knowledge(settings)[1]
 
 
+def clarify_rule(settings: Settings, threshold: float | None = None) -> ClarifyRule:
+    """The clarifying-question rule of these settings, at `threshold` (default: the configured one)."""
+    threshold = settings.handoff_threshold if threshold is None else threshold
+    return ClarifyRule(threshold=threshold, **settings.clarify.model_dump())
+
+
 def load_responder(settings: Settings, index=None) -> Responder:
-    return Responder(index or load_index(settings), handoff_threshold=settings.handoff_threshold)
+    return Responder(index or load_index(settings), handoff_threshold=settings.handoff_threshold,
+                     clarify=clarify_rule(settings))
 
 
 def load_speaker(settings: Settings) -> CachedSpeaker:

@@ -24,6 +24,9 @@ class Metrics:
         self.refused = Counter("dt_refused_sessions_total", "Refused connects, by reason", ["reason"], registry=self.registry)
         self.followups = Counter("dt_followups_total", "Answers chosen with the conversation's context, by outcome",
                                  ["outcome"], registry=self.registry)
+        self.clarifications = Counter(
+            "dt_clarifications_total", "Clarifying questions asked, and how the next turn settled them "
+            "(tap, ordinal, phrase, new_question)", ["outcome"], registry=self.registry)
         self.speculations = Counter(
             "dt_speculations_total", "Speculative transcriptions, by fate", ["fate"], registry=self.registry
         )

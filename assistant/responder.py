@@ -6,11 +6,13 @@ disclosure), or one of the fixed system lines below (hand-off, "please say that 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Sequence
 
+from .clarify import Choice, ClarifyRule, Option, Pending, choose, english, options_for, question_text
 from .conversation import Conversation
 from .related import TagIndex, did_you_mean, first_question, related_to_answer, small_talk
 
@@ -49,7 +51,7 @@ class _Index(Protocol):
 class Answer:
     text: str
     language: str
-    kind: str                      # answer | greeting | handoff | not_understood
+    kind: str                      # answer | greeting | handoff | not_understood | clarify
     handoff: bool
     confidence: float
     entry_id: str | None = None
@@ -61,6 +63,16 @@ class Answer:
     topic: str | None = None       # the cited entry's own first question in `language` (what a follow-up refers to)
     topic_tags: tuple[str, ...] = ()   # the cited entry's topical tags (the conversation's subject)
     followed_up: bool = False      # the conversation's context chose this entry
+    # kind "clarify": the entries offered, (entry id, its question in `language`), best first;
+    # `confidence` is then the group confidence that the right entry is among them.
+    options: tuple[tuple[str, str], ...] = ()
+    choice: str | None = None      # this answer is the option a customer picked: tap | ordinal | phrase
+
+    def pending(self) -> Pending | None:
+        """The clarifying question this answer leaves the conversation waiting on, if any."""
+        if self.kind != "clarify":
+            return None
+        return Pending(tuple(Option(i, q) for i, q in self.options), self.language, self.confidence)
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -77,10 +89,45 @@ def asks_for_human(text: str) -> bool:
 class Responder:
     """Retrieval → answer | hand-off, with a threshold chosen on data (see docs/knowledge.md)."""
 
-    def __init__(self, index: _Index, *, handoff_threshold: float):
+    def __init__(self, index: _Index, *, handoff_threshold: float, clarify: ClarifyRule | None = None):
         self.index = index
         self.handoff_threshold = handoff_threshold
+        # Clarifying questions are on unless a rule says otherwise (`clarify.enabled`).
+        self.clarify = clarify or ClarifyRule(threshold=handoff_threshold)
         self._tags: TagIndex | None = None   # rebuilt only when the served entries change
+
+    def reply(self, text: str, language: str, conversation: Conversation | None = None, *,
+              tapped: str | None = None) -> Answer:
+        """The whole turn: a pending clarifying question resolved by this turn (a tap on option
+        `tapped`, an ordinal, a phrase), else retrieval in the conversation's context and an
+        answer, a clarifying question or a hand-off. Reads the conversation, never changes it."""
+        pending = conversation.pending if conversation is not None else None
+        if pending is not None and not asks_for_human(text):
+            start = time.perf_counter()
+            picked = self._choice(text, pending, tapped)
+            if picked is not None:
+                found = self._chosen(picked, pending, language, time.perf_counter() - start)
+                if found is not None:
+                    return found
+        candidates, retrieval_s, followed = self.retrieve(text, language, conversation)
+        return self.answer(text, language, candidates, retrieval_s, followed_up=followed)
+
+    def _choice(self, text: str, pending: Pending, tapped: str | None) -> Choice | None:
+        if tapped is not None:
+            option = pending.option(tapped)
+            return Choice(option, "tap") if option is not None else None
+        rule, ids = self.clarify, {o.entry_id for o in pending.options}
+        return choose(text, pending, search=self.index.search, threshold=self.handoff_threshold,
+                      choice_margin=rule.choice_margin, choice_reach=rule.choice_reach, k=RETRIEVE_K,
+                      others=lambda: [e.id for e in self._served() if e.id not in ids])
+
+    def _chosen(self, picked: Choice, pending: Pending, language: str, retrieval_s: float) -> Answer | None:
+        """The picked option's entry answered (None if it left the index since it was offered)."""
+        entry = next((e for e in self._served() if e.id == picked.option.entry_id), None)
+        if entry is None:
+            return None
+        answer = self._entry_answer(entry, language or pending.language, pending.confidence, (), (), retrieval_s)
+        return dataclasses.replace(answer, choice=picked.how)
 
     def retrieve(self, text: str, language: str = "en", conversation: Conversation | None = None
                  ) -> tuple[list[Any], float, bool]:
@@ -108,6 +155,13 @@ class Responder:
             candidates, retrieval_s, followed_up = self.retrieve(text, language)
         ranked = tuple((c.entry.id, round(float(c.confidence), 4)) for c in candidates[:REPORTED_CANDIDATES])
         best = candidates[0] if candidates else None
+        offered, group = self.clarify.options(candidates, self._confidence(), english(text))
+        if offered:
+            lang = language if language in ("zh", "en") else "en"
+            options = options_for(offered, lang)
+            return Answer(text=question_text(options, lang), language=lang, kind="clarify", handoff=False,
+                          confidence=group, candidates=ranked, retrieval_s=retrieval_s, followed_up=followed_up,
+                          options=tuple((o.entry_id, o.question) for o in options))
         if best is None or best.confidence < self.handoff_threshold:
             confidence = float(best.confidence) if best else 0.0
             lang = language if language in ("zh", "en") else "en"
@@ -115,7 +169,11 @@ class Responder:
             near = did_you_mean(candidates, lang, floor=self.handoff_threshold / 2)
             return self._system("handoff", language, handoff=True, confidence=confidence, ranked=ranked,
                                 retrieval_s=retrieval_s, related=near)
-        entry = best.entry
+        return self._entry_answer(best.entry, language, float(best.confidence), candidates, ranked, retrieval_s,
+                                  followed_up=followed_up)
+
+    def _entry_answer(self, entry: Any, language: str, confidence: float, candidates: Sequence[Any],
+                      ranked: tuple, retrieval_s: float, *, followed_up: bool = False) -> Answer:
         tags = self._tag_index()
         lang = language if language in entry.answer else next(iter(entry.answer))
         return Answer(
@@ -123,7 +181,7 @@ class Responder:
             language=lang,
             kind="greeting" if "greeting" in entry.tags else "answer",
             handoff=False,
-            confidence=float(best.confidence),
+            confidence=confidence,
             entry_id=entry.id,
             entry_version=getattr(entry, "version", None),
             disclosure=(entry.disclosure or {}).get(lang) or None,
@@ -135,9 +193,17 @@ class Responder:
             followed_up=followed_up,
         )
 
-    def _tag_index(self) -> TagIndex:
+    def _confidence(self) -> Any:
+        """The index's calibrated logistic (None for an index without one: no clarifying)."""
+        params = getattr(self.index, "params", None)
+        return getattr(params, "confidence", None)
+
+    def _served(self) -> list[Any]:
         entries = getattr(self.index, "entries", None)
-        served = list(entries()) if callable(entries) else []
+        return list(entries()) if callable(entries) else []
+
+    def _tag_index(self) -> TagIndex:
+        served = self._served()
         if self._tags is None or not self._tags.current(served):
             self._tags = TagIndex(served)
         return self._tags
@@ -162,8 +228,13 @@ class Responder:
             "disclosure": answer.disclosure,
             "candidates": [{"entry_id": e, "confidence": c} for e, c in answer.candidates],
             "related": related_json(answer),
+            "clarify": clarify_json(answer),
         }
 
 
 def related_json(answer: Answer) -> list[dict[str, str]]:
     return [{"id": entry_id, "question": question} for entry_id, question in answer.related]
+
+
+def clarify_json(answer: Answer) -> list[dict[str, str]]:
+    return [{"id": entry_id, "question": question} for entry_id, question in answer.options]

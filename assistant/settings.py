@@ -56,6 +56,18 @@ class Endpointing(BaseModel):
     confident: float = Field(0.7, gt=0, lt=1, description="retrieval confidence that lets the early commit happen")
 
 
+class Clarify(BaseModel):
+    """Clarifying questions when the best entries are too close to choose between (see
+    docs/knowledge.md, "Clarifying questions"); the margins are in fused-score units."""
+
+    enabled: bool = Field(True, description="ask which entry is meant instead of guessing or handing off")
+    max_options: int = Field(3, ge=2, le=3, description="most entries one clarifying question names")
+    group_threshold: float = Field(0.45, ge=0, le=1, description="confidence that the right entry is among the options needed to ask")
+    tie_margin: float = Field(0.0025, ge=0, description="a confident top entry this close to its runner-up is a tie: ask")
+    choice_margin: float = Field(0.005, ge=0, description="lead a phrase needs over the other options to pick one")
+    choice_reach: float = Field(0.02, ge=0, description="how far below the turn's best reading in the whole index a picked option may score")
+
+
 class Scoring(BaseModel):
     """Retrieval scoring fitted on the bank's own knowledge base (`python -m knowledge.calibrate
     KB.jsonl [--grid]` prints this block); a field left unset keeps the fitted default of
@@ -95,6 +107,7 @@ class Settings(BaseSettings):
     voice_zh: str = "baker"
     handoff_threshold: float = Field(0.6, ge=0, le=1, description="below this retrieval confidence, hand off (chosen on data: docs/knowledge.md)")
     scoring: Scoring = Field(default_factory=Scoring, description="fusion weights and confidence fitted by knowledge.calibrate")
+    clarify: Clarify = Field(default_factory=Clarify)
     knowledge_file: Path | None = Field(None, description="JSONL seed; default: the bundled demo knowledge base")
     database_url: str = Field("", description="knowledge store: empty = SQLite file in data_dir; postgresql://... = PostgreSQL")
 

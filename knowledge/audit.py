@@ -142,19 +142,27 @@ class AuditLog:
     def record_served(self, *, question: str, channel: str, language: str, kind: str,
                       handoff: bool, confidence: float, entry_id: str | None = None,
                       entry_version: int | None = None, response_id: str | None = None,
-                      candidates: list[tuple[str, float]] | None = None) -> str:
+                      candidates: list[tuple[str, float]] | None = None, offered: list[str] | None = None,
+                      clarification: str | None = None) -> str:
         """Record one answer given to a customer; returns its response id (for feedback).
 
         The actor is the channel ("web", "kiosk:<name>"), never a person: customers are
         anonymous, and the question is kept as said but with card, ID and phone numbers masked
         (`privacy.mask_personal`), so the gaps report can group it and nothing personal is kept.
+        A clarifying question (kind "clarify") records the entries it `offered`; the turn after
+        one records how it settled it (`clarification`: tap, ordinal, phrase or new_question).
+        Both keys are left out when empty, so other records keep their shape.
         """
         response_id = response_id or uuid.uuid4().hex
         details = {"response_id": response_id, "question": mask_personal(question)[:500], "language": language,
                    "kind": kind, "handoff": bool(handoff), "confidence": round(float(confidence), 4),
                    "entry_id": entry_id, "entry_version": entry_version,
                    "candidates": [[e, round(float(c), 4)] for e, c in (candidates or [])][:5]}
-        subject = f"entry:{entry_id}@{entry_version}" if entry_id else "handoff"
+        if offered:
+            details["offered"] = [str(e) for e in offered][:5]
+        if clarification:
+            details["clarification"] = str(clarification)[:32]
+        subject = f"entry:{entry_id}@{entry_version}" if entry_id else ("clarify" if kind == "clarify" else "handoff")
         with self.db.write() as con:
             append(con, channel or "unknown", SERVED, subject, details)
         return response_id
