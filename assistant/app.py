@@ -88,7 +88,7 @@ class Related(BaseModel):
 class AskResponse(BaseModel):
     text: str = Field(description="the approved entry's answer word for word, or the hand-off line")
     language: Literal["zh", "en"]
-    kind: str = Field(description="answer | greeting | handoff | not_understood")
+    kind: str = Field(description="answer | greeting | handoff | not_understood | clarify")
     handoff: bool
     confidence: float
     entry_id: str | None = Field(description="the cited entry; null on a hand-off")
@@ -96,6 +96,9 @@ class AskResponse(BaseModel):
     disclosure: str | None = Field(description="the entry's mandatory disclosure, to be shown or spoken in full")
     candidates: list[Candidate]
     related: list[Related]
+    clarify: list[Related] = Field(default_factory=list, description=(
+        "kind `clarify`: the entries the teller asks the customer to choose between; send one's "
+        "question back (with this conversation_id), or say which (\"the second one\")"))
     response_id: str | None = Field(description="the served answer's id in the audit log (for feedback)")
     conversation_id: str = Field(description="send it with the next question of this conversation")
     followed_up: bool = Field(description="the conversation's context chose this entry")

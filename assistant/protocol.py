@@ -35,6 +35,7 @@ class ErrorCode:
     UTTERANCE_TOO_LONG = "utterance_too_long"
     NOTHING_TO_COMMIT = "nothing_to_commit"
     NO_RESPONSE = "no_active_response"
+    INVALID_CHOICE = "invalid_choice"
     SERVER_BUSY = "server_busy"
     INTERNAL = "internal_error"
 
@@ -109,13 +110,20 @@ class Ping(_ClientEvent):
     id: str | int | None = None
 
 
+class ClarifyChoose(_ClientEvent):
+    """The customer tapped an option of the clarifying question the teller asked last."""
+
+    type: Literal["clarify.choose"]
+    entry_id: str = Field(min_length=1, max_length=64)
+
+
 ClientEvent = Annotated[
-    Union[SessionUpdate, AudioAppend, AudioCommit, InputText, ResponseCancel, Ping],
+    Union[SessionUpdate, AudioAppend, AudioCommit, InputText, ResponseCancel, Ping, ClarifyChoose],
     Field(discriminator="type"),
 ]
 _CLIENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientEvent)
 CLIENT_EVENT_TYPES = ("session.update", "input_audio_buffer.append", "input_audio_buffer.commit",
-                      "input_text", "response.cancel", "ping")
+                      "input_text", "response.cancel", "ping", "clarify.choose")
 
 
 def parse_client_event(raw: str) -> Any:
@@ -174,6 +182,15 @@ class SessionLimits:
 @dataclass(frozen=True)
 class RelatedEntry:
     """A suggested follow-up: an approved entry and its question in the answer's language."""
+
+    id: str
+    question: str
+
+
+@dataclass(frozen=True)
+class ClarifyOption:
+    """An option of a clarifying question: an approved entry and its question in the answer's
+    language (tap it with `clarify.choose`)."""
 
     id: str
     question: str
@@ -262,6 +279,7 @@ class ResponseCreated(_ServerEvent):
     sample_rate: int
     viseme_format: str
     related: list[RelatedEntry] = field(default_factory=list)   # suggested follow-ups, at most 3
+    clarify: list[ClarifyOption] = field(default_factory=list)  # kind "clarify": the options, 2 or 3
 
 
 @dataclass(frozen=True)

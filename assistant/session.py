@@ -194,6 +194,8 @@ class Session:
             self.speech.interrupt(heard_ms=event.heard_ms)
         elif isinstance(event, p.Ping):
             await self.send(p.Pong(id=event.id))
+        elif isinstance(event, p.ClarifyChoose):
+            self._on_choice(event)
 
     async def _update(self, event: p.SessionUpdate) -> None:
         changes = event.session.model_dump(exclude_none=True)
@@ -238,6 +240,19 @@ class Session:
         self.speech.interrupt(heard_ms=None)
         language = question_language(event.text, event.language, self.config.language or "auto")
         self.start_turn(Turn(turn_id=new_id("turn"), text=event.text.strip(), language=language))
+
+    def _on_choice(self, event: p.ClarifyChoose) -> None:
+        """A tap on an option of the clarifying question the teller asked last: answered as a
+        turn of its own (the option's question is its text), like a typed question."""
+        pending = self.conversation.pending
+        option = pending.option(event.entry_id) if pending is not None else None
+        if pending is None or option is None:
+            why = ("no clarifying question is waiting for an answer" if pending is None
+                   else f"{event.entry_id!r} is not one of the options offered")
+            raise p.ProtocolError(p.ErrorCode.INVALID_CHOICE, why, event.event_id)
+        self.speech.interrupt(heard_ms=None)
+        self.start_turn(Turn(turn_id=new_id("turn"), text=option.question, language=pending.language,
+                             tapped=option.entry_id))
 
     # ------------------------------------------------------------------ turn events (the policy)
 
@@ -366,7 +381,8 @@ class Session:
     async def _resolve(self, turn: Turn) -> tuple[Turn, Answer]:
         """The turn's final text and its answer (a voice turn's transcript is sent first)."""
         if turn.typed:
-            return turn, await self.answerer.answer(turn.text, turn.language or "en", self.conversation)
+            return turn, await self.answerer.answer(turn.text, turn.language or "en", self.conversation,
+                                                    tapped=turn.tapped)
         assert turn.audio is not None
         heard, answer = await self.answerer.finish(turn.audio, self._language(), turn.speculation, self.conversation)
         await self.send(p.TranscriptFinal(turn_id=turn.turn_id, text=heard.text, language=heard.language))

@@ -117,6 +117,7 @@ class Speech:
                 handoff=answer.handoff, kind=answer.kind, mood=mood_for(answer.kind), disclosure=answer.disclosure,
                 sample_rate=speaker.sample_rate(answer.language), viseme_format=viseme_format,
                 related=[p.RelatedEntry(id=i, question=q) for i, q in answer.related],
+                clarify=[p.ClarifyOption(id=i, question=q) for i, q in answer.options],
             )
             parts = [(answer.text, True)] + ([(answer.disclosure, False)] if answer.disclosure else [])
             started = time.monotonic()

@@ -49,6 +49,7 @@ class Turn:
     language: str | None = None
     speech_end_wall: float | None = None   # monotonic time the last voiced window arrived
     speculation: "Speculation | None" = field(default=None, repr=False)
+    tapped: str | None = None   # the clarifying question's option the customer tapped (its entry id)
 
     @property
     def typed(self) -> bool:
