@@ -36,6 +36,8 @@ class Gap:
     not_helpful: int = 0
     last_seen: str = ""
     candidates: dict[str, int] = field(default_factory=dict)  # entry id -> times it was the best guess
+    clarified: int = 0        # times the teller asked which entry was meant
+    offered: dict[str, int] = field(default_factory=dict)     # entry id -> times it was offered as an option
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,14 @@ class GapsReport:
             return Feedback(int(row[0]), response_id, question, entry_id, version, helpful)
 
     def report(self, *, threshold: float = 0.6, since: str | None = None, limit: int = 50) -> dict[str, object]:
-        """Questions handed off, answered below `threshold`, or marked not helpful, grouped."""
+        """Questions handed off, answered below `threshold`, clarified (the teller asked which of
+        several entries was meant: the entries customers confuse), or marked not helpful, grouped."""
         gaps: dict[str, Gap] = {}
         handoff = self.db.dialect.json_is_true("details", "handoff")
         confidence = self.db.dialect.json_number("details", "confidence")
+        kind = self.db.dialect.json_text("details", "kind")
         sql = ("SELECT ts, details FROM kb_audit WHERE action = ? AND ts >= ? AND"
-               f" ({handoff} OR {confidence} < ?)")
+               f" ({handoff} OR {confidence} < ? OR {kind} = 'clarify')")
         with self.db.read() as con:
             served = con.execute(sql, (SERVED, since or "", threshold)).fetchall()
             feedback = con.execute("SELECT question, entry_id, helpful FROM kb_feedback").fetchall()
@@ -91,7 +95,12 @@ class GapsReport:
             gap = gaps.setdefault(normalise_question(question), Gap(normalise_question(question), question))
             gap.asked += 1
             gap.handoffs += bool(details.get("handoff"))
-            gap.low_confidence += float(details.get("confidence", 0.0)) < threshold
+            clarified = details.get("kind") == "clarify"
+            # A clarification's confidence is that of its group of options, not an answer's.
+            gap.low_confidence += not clarified and float(details.get("confidence", 0.0)) < threshold
+            gap.clarified += clarified
+            for offered in (details.get("offered") or []) if clarified else []:
+                gap.offered[offered] = gap.offered.get(offered, 0) + 1
             gap.last_seen = max(gap.last_seen, ts)
             best = (details.get("candidates") or [[None]])[0][0]
             if best:
