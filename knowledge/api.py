@@ -18,7 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .api_models import (AuditOut, ChainOut, CandidateOut, CreateRequest, EntryOut, FeedbackOut,
+from .api_models import (AuditOut, ChainOut, CandidateOut, CreateRequest, EntryOut, FeedbackOut, OperatingPointOut,
                          FeedbackRequest, ImportRequest, ImportResponse, LoginRequest, LoginResponse, Me,
                          ReviewRequest, RollbackRequest, TestRequest, TestResponse, UpdateRequest, VersionOut)
 from .entry import Entry, EntryError
@@ -266,8 +266,14 @@ def _threshold(request: Request) -> float:
 def test_question(body: TestRequest, request: Request, staff: Staff = Viewer) -> TestResponse:
     index, threshold = index_of(request), _threshold(request)
     found = index.search(body.question, k=body.k)
+    point = getattr(index, "operating_point", None)
     return TestResponse(question=body.question, searched_as=index.normalise_query(body.question),
-                        threshold=threshold, candidates=[
+                        threshold=threshold, operating_point=None if point is None else OperatingPointOut(
+                            answered=point.answered, expected_wrong=point.wrong, target=point.target,
+                            top1=point.top1, off_topic_accepted=point.off_topic_accepted,
+                            not_in_base_accepted=point.not_in_base_accepted, questions=point.questions,
+                            summary=point.summary()),
+                        candidates=[
                             CandidateOut(entry_id=c.entry.id, version=c.entry.version, score=c.score,
                                          confidence=c.confidence, matched=c.matched,
                                          would_answer=(i == 0 and c.confidence >= threshold))

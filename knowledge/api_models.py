@@ -144,11 +144,26 @@ class CandidateOut(BaseModel):
     would_answer: bool
 
 
+class OperatingPointOut(BaseModel):
+    """What the threshold means on this knowledge base, forecast by self-calibration from its
+    own held-out example questions (knowledge.selfcal.OperatingPoint)."""
+
+    answered: float
+    expected_wrong: float
+    target: float
+    top1: float
+    off_topic_accepted: float
+    not_in_base_accepted: float
+    questions: int
+    summary: str
+
+
 class TestResponse(BaseModel):
     question: str
     searched_as: str
     threshold: float
     candidates: list[CandidateOut]
+    operating_point: OperatingPointOut | None = None  # None: scoring fitted offline, not self-calibrated
 
 
 class FeedbackRequest(BaseModel):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -39,6 +39,11 @@ from .terms import prompt_terms
 from .vectors import Examples, QuestionVectors, entry_fingerprint
 
 _HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def english_query(text: str) -> bool:
+    """The language test of the confidence's English term: no Chinese characters."""
+    return _HAN.search(text) is None
 
 
 @dataclass(frozen=True)
@@ -58,15 +63,54 @@ class BuildReport:
 
 
 @dataclass(frozen=True)
+class _Space:
+    """One embedder's example vectors of some entries, ready for one product with a query."""
+
+    positions: np.ndarray           # the snapshot position of each entry here, in row order
+    examples: np.ndarray            # float32, every example vector normalised, grouped by entry
+    bounds: np.ndarray              # the k-th entry's rows are examples[bounds[k]:bounds[k + 1]]
+    centroid_share: np.ndarray      # per row: its length over the length of its entry's row sum
+    texts: tuple[str, ...]          # the example question of each row
+
+    @staticmethod
+    def of(found: Mapping[str, Examples], position: Mapping[str, int], dim: int) -> _Space:
+        keys = [key for key in position if key in found and len(found[key].vectors)]
+        parts = [found[key].vectors for key in keys]
+        counts = np.array([len(x) for x in parts], np.int64)
+        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        empty = np.zeros((0, dim), np.float32)
+        vectors = np.concatenate(parts).astype(np.float32, copy=True) if parts else empty
+        lengths = np.maximum(np.sqrt(np.einsum("ij,ij->i", vectors, vectors)), 1e-12)
+        # The centroid (normalised mean) of an entry's rows x_i gives the query q the
+        # cosine sum_i (x_i . q) / |sum_i x_i| = sum_i share_i * (unit_i . q): the
+        # product with the unit rows serves the centroid channel as well. (Per-entry
+        # sums, not a 2-D reduceat: that one is ~10x slower at 30,000 rows.)
+        sums = np.stack([x.sum(0) for x in parts]) if parts else empty
+        share = lengths / np.repeat(np.maximum(np.linalg.norm(sums, axis=1), 1e-12), counts)
+        vectors /= lengths[:, None]
+        return _Space(np.array([position[key] for key in keys], np.int64), vectors, bounds,
+                      share.astype(np.float32), tuple(t for key in keys for t in found[key].texts))
+
+    def scores(self, unit: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(best-example cosine, centroid cosine, cosine to every row) for a unit query; the
+        two per-entry arrays have `size` slots, NaN for entries with no row here."""
+        similarities = self.examples @ unit
+        best, centroid = np.full(size, np.nan), np.full(size, np.nan)
+        if len(self.positions):
+            starts = self.bounds[:-1]
+            best[self.positions] = np.maximum.reduceat(similarities, starts)
+            centroid[self.positions] = np.add.reduceat(similarities * self.centroid_share, starts)
+        return best, centroid, similarities
+
+
+@dataclass(frozen=True)
 class _Snapshot:
     """What a search needs, immutable, so a search can use it outside the lock."""
 
-    entries: tuple[Entry, ...]      # in index order; every per-entry array below follows it
+    entries: tuple[Entry, ...]      # in index order; every per-entry array follows it
     position: dict[str, int]
-    examples: np.ndarray            # float32, every example vector normalised, grouped by entry
-    bounds: np.ndarray              # entry i's rows are examples[bounds[i]:bounds[i + 1]]
-    centroid_share: np.ndarray      # per row: its length over the length of its entry's row sum
-    texts: tuple[str, ...]          # the example question of each row
+    space: _Space                   # the main embedder's vectors: every entry has rows
+    english: _Space | None          # the English embedder's, of entries with English examples
     lexical: LexicalSnapshot
     lexical_rows: np.ndarray        # index position of each key of `lexical`, or -1
     classifier: EntryClassifier | None = None  # fitted when its weight is first non-zero
@@ -82,13 +126,17 @@ class Channels:
     centroid: np.ndarray             # cosine to the mean example
     lexical: np.ndarray              # BM25 in [0, 1]
     classifier: np.ndarray | None    # None when not computed
+    english: tuple[np.ndarray, np.ndarray] | None  # the English model's (best, centroid), NaN
+    #                                                for entries without English examples; None
+    #                                                when not computed (a Chinese query, or no model)
     _similarities: np.ndarray        # cosine to every example, rows as in the snapshot
     _bounds: np.ndarray
     _texts: tuple[str, ...]
 
     def fused(self, params: ScoringParams) -> np.ndarray:
         learned = self.classifier if self.classifier is not None and params.classifier_weight else 0.0
-        return params.fuse(self.best_example, self.centroid, self.lexical, learned)
+        english = self.english if params.english_weight else None
+        return params.fuse(self.best_example, self.centroid, self.lexical, learned, english)
 
     def matched(self, pos: int) -> str:
         """The example question of entry `pos` closest to the query (its `best_example`)."""
@@ -114,6 +162,33 @@ def _questions(entry: Entry) -> list[str]:
     return [q for _, _, q in entry.example_questions()]
 
 
+def _unit(vector: np.ndarray) -> np.ndarray:
+    vector = np.asarray(vector, np.float32)
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+def _without(examples: Examples, key: str, held: Collection[tuple[str, str]]) -> Examples:
+    keep = [i for i, text in enumerate(examples.texts) if (key, text) not in held]
+    return Examples(examples.vectors[keep], tuple(examples.texts[i] for i in keep))
+
+
+def _channels(snap: _Snapshot, query_text: str, query: np.ndarray, english: np.ndarray | None,
+              lexical_scores: np.ndarray, use_classifier: bool) -> Channels:
+    """A query's channels over one snapshot, from its vectors (`english`: the English model's
+    vector, or None) and its lexical scores in the order of `snap.lexical.keys`."""
+    size = len(snap.entries)
+    best, centroid, similarities = snap.space.scores(_unit(query), size)
+    second = None
+    if english is not None and snap.english is not None:
+        second = snap.english.scores(_unit(english), size)[:2]
+    lex = np.zeros(size)
+    known = snap.lexical_rows >= 0
+    lex[snap.lexical_rows[known]] = lexical_scores[known]
+    learned = snap.classifier.scores(query) if use_classifier and snap.classifier is not None else None
+    return Channels(query_text, snap.entries, best, centroid, lex, learned, second,
+                    similarities, snap.space.bounds, snap.space.texts)
+
+
 class KnowledgeIndex:
     """Entries searchable by meaning (embeddings) and by sound (pinyin).
 
@@ -126,22 +201,53 @@ class KnowledgeIndex:
     """
 
     def __init__(self, path: str | Path, embedder: Embedder, *, collection: str = "knowledge",
+                 english_embedder: Embedder | None = None,
                  classifier_ridge: float = DEFAULT_RIDGE, **params: float) -> None:
         unknown = sorted(set(params) - {f.name for f in fields(ScoringParams)})
         if unknown:
             raise TypeError(f"unknown scoring parameter(s): {', '.join(unknown)}")
         self.params = ScoringParams(**{**DEFAULT_PARAMS.__dict__, **params})
         self.embedder = embedder
+        self.english_embedder = english_embedder
         self.classifier_ridge = classifier_ridge
         self.path = Path(path)
-        self._vectors = QuestionVectors(self.path, embedder, collection)
+        # One store per embedder; the English model's holds only English example questions.
+        self._stores = [QuestionVectors(self.path, embedder, collection)]
+        if english_embedder is not None:
+            self._stores.append(QuestionVectors(self.path, english_embedder, collection, languages=("en",)))
         self._lock = threading.RLock()
         self._entries: dict[str, Entry] = {}
         self._fingerprints: dict[str, str] = {}
-        self._examples: dict[str, Examples] = {}  # example vectors and texts per entry
+        # Example vectors and texts per entry, one dict per store (same order as `_stores`).
+        self._examples: list[dict[str, Examples]] = [{} for _ in self._stores]
         self._snapshot: _Snapshot | None = None
         self._lexical = LexicalIndex()
         self._corrector = HomophoneCorrector()
+        self._listeners: list[Callable[[], None]] = []
+        self.generation = 0  # bumped on every change: what a calibration was fitted for
+        self.operating_point = None  # a `knowledge.selfcal.OperatingPoint` once self-calibrated
+
+    def install(self, params: ScoringParams, operating_point=None) -> None:
+        """Search with `params` from now on (self-calibration's result, with its forecast)."""
+        self.params, self.operating_point = params, operating_point
+
+    @property
+    def vectors(self) -> QuestionVectors:
+        """The main embedder's Chroma store (tests check the exact search against its own)."""
+        return self._stores[0]
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` (outside the index's lock) after every change of the entries."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        # Called under the lock; listeners run after it is released (see `_notify`).
+        self.generation += 1
+        self._snapshot = None
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     # ----------------------------------------------------------------- changing
 
@@ -159,39 +265,43 @@ class KnowledgeIndex:
             twice = sorted({i for i in ids if ids.count(i) > 1})
             raise ValueError(f"duplicate entry ids: {', '.join(twice)}")
         with self._lock:
-            if force:
-                self._vectors.drop()
             self._entries = {e.id: e for e in entries}
             self._fingerprints = {e.id: entry_fingerprint(e) for e in entries}
             self._lexical = LexicalIndex()
             for e in entries:
                 self._lexical.set_documents(e.id, _questions(e))
             self._corrector = HomophoneCorrector(_zh_texts(entries))
-            records = sum(len(e.example_questions()) for e in entries)
-            reused = self._vectors.matches(self._fingerprints, records)
-            embedded = removed = 0
-            if not reused:
-                embedded, removed = self._vectors.sync(entries)
-                self._vectors.mark(self._fingerprints)
-            self._examples = self._vectors.examples()
-            self._snapshot = None
-            return BuildReport(reused, embedded, removed, len(entries))
+            reused, embedded, removed = True, 0, 0
+            for i, store in enumerate(self._stores):
+                if force:
+                    store.drop()
+                if not store.matches(self._fingerprints, sum(len(store.rows(e)) for e in entries)):
+                    reused = False
+                    added, dropped = store.sync(entries)
+                    store.mark(self._fingerprints)
+                    embedded, removed = embedded + added, max(removed, dropped)
+                self._examples[i] = store.examples()
+            self._changed()
+        self._notify()
+        return BuildReport(reused, embedded, removed, len(entries))
 
     def upsert(self, entry: Entry) -> None:
         """Add or replace one entry (its vectors are recomputed)."""
         with self._lock:
-            self._vectors.delete(entry.id)
-            self._vectors.add([entry])
             self._entries[entry.id] = entry
             self._fingerprints[entry.id] = entry_fingerprint(entry)
-            self._vectors.mark(self._fingerprints)
+            for i, store in enumerate(self._stores):
+                store.delete(entry.id)
+                store.add([entry])
+                store.mark(self._fingerprints)
+                self._examples[i].pop(entry.id, None)
+                self._examples[i].update(store.examples(entry.id))
             self._lexical.set_documents(entry.id, _questions(entry))
             # Add-only: words of a replaced version stay known, which at worst keeps
             # a spelling from being "corrected"; `build` starts the vocabulary afresh.
             self._corrector.add_texts(_zh_texts([entry]))
-            self._examples.pop(entry.id, None)
-            self._examples.update(self._vectors.examples(entry.id))
-            self._snapshot = None
+            self._changed()
+        self._notify()
 
     def remove(self, entry_id: str) -> bool:
         """Remove an entry; False when it was not in the index."""
@@ -199,13 +309,15 @@ class KnowledgeIndex:
             old = self._entries.pop(entry_id, None)
             if old is None:
                 return False
-            self._vectors.delete(entry_id)
             self._fingerprints.pop(entry_id, None)
-            self._vectors.mark(self._fingerprints)
+            for i, store in enumerate(self._stores):
+                store.delete(entry_id)
+                store.mark(self._fingerprints)
+                self._examples[i].pop(entry_id, None)
             self._lexical.remove(entry_id)
-            self._examples.pop(entry_id, None)
-            self._snapshot = None
-            return True
+            self._changed()
+        self._notify()
+        return True
 
     # ---------------------------------------------------------------- reading
 
@@ -232,59 +344,80 @@ class KnowledgeIndex:
         # Called under the lock.
         snap = self._snapshot
         if snap is None:
-            entries = [e for e in self._entries.values() if e.id in self._examples]
-            keys = [e.id for e in entries]
-            position = {key: i for i, key in enumerate(keys)}
-            lexical = self._lexical.snapshot()
-            rows = np.array([position.get(key, -1) for key in lexical.keys], np.int64)
-            parts = [self._examples[key].vectors for key in keys]
-            counts = np.array([len(x) for x in parts], np.int64)
-            bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            empty = np.zeros((0, self.embedder.dim), np.float32)
-            vectors = np.concatenate(parts).astype(np.float32, copy=False) if parts else empty
-            lengths = np.maximum(np.sqrt(np.einsum("ij,ij->i", vectors, vectors)), 1e-12)
-            # The centroid (normalised mean) of an entry's rows x_i gives the query q the
-            # cosine sum_i (x_i . q) / |sum_i x_i| = sum_i share_i * (unit_i . q): the
-            # product with the unit rows serves the centroid channel as well. (Per-entry
-            # sums, not a 2-D reduceat: that one is ~10x slower at 30,000 rows.)
-            sums = np.stack([x.sum(0) for x in parts]) if parts else empty
-            share = lengths / np.repeat(np.maximum(np.linalg.norm(sums, axis=1), 1e-12), counts)
-            vectors /= lengths[:, None]
-            snap = self._snapshot = _Snapshot(
-                tuple(entries), position, vectors, bounds, share.astype(np.float32),
-                tuple(t for key in keys for t in self._examples[key].texts), lexical, rows)
+            snap = self._snapshot = self._snapshot_of(self._examples, self._lexical.snapshot())
         if with_classifier and snap.classifier is None and snap.entries:
-            vectors = {key: self._examples[key].vectors for key in snap.position}
-            fitted = EntryClassifier(vectors, list(snap.position), self.classifier_ridge)
-            snap = self._snapshot = replace(snap, classifier=fitted)
+            snap = self._snapshot = self._with_classifier(snap, self._examples[0])
         return snap
 
-    def channels(self, text: str, *, classifier: bool | None = None) -> Channels | None:
+    def _snapshot_of(self, examples: list[dict[str, Examples]], lexical: LexicalSnapshot) -> _Snapshot:
+        entries = [e for e in self._entries.values() if e.id in examples[0]]
+        position = {e.id: i for i, e in enumerate(entries)}
+        rows = np.array([position.get(key, -1) for key in lexical.keys], np.int64)
+        spaces = [_Space.of(found, position, store.embedder.dim) for found, store in zip(examples, self._stores)]
+        return _Snapshot(tuple(entries), position, spaces[0], spaces[1] if len(spaces) > 1 else None,
+                         lexical, rows)
+
+    def _with_classifier(self, snap: _Snapshot, examples: dict[str, Examples]) -> _Snapshot:
+        vectors = {key: examples[key].vectors for key in snap.position}
+        return replace(snap, classifier=EntryClassifier(vectors, list(snap.position), self.classifier_ridge))
+
+    def channels(self, text: str, *, classifier: bool | None = None, english: bool | None = None
+                 ) -> Channels | None:
         """Every entry's score on each channel for `text`, before fusion (None: nothing
         to search). `classifier` fits and scores the classifier even when its weight
-        is 0 (default: only when used)."""
+        is 0, `english` scores an English query with the English model even when its
+        weight is 0 (default for both: only when used)."""
         if not text.strip():
             return None
         use_classifier = bool(self.params.classifier_weight) if classifier is None else classifier
+        use_english = bool(self.params.english_weight) if english is None else english
         with self._lock:
             query_text = self.normalise_query(text)
             snap = self._current(use_classifier)
         if not snap.entries:
             return None
         # Everything below runs outside the lock: the snapshot never changes.
-        lexical = snap.lexical.scores(query_text)
-        query = np.asarray(self.embedder.embed_queries([query_text])[0], np.float32)
-        unit = query / max(float(np.linalg.norm(query)), 1e-12)
-        similarities = snap.examples @ unit
-        starts = snap.bounds[:-1]
-        best = np.maximum.reduceat(similarities, starts).astype(np.float64)
-        centroid = np.add.reduceat(similarities * snap.centroid_share, starts).astype(np.float64)
-        lex = np.zeros(len(snap.entries))
-        known = snap.lexical_rows >= 0
-        lex[snap.lexical_rows[known]] = lexical.scores[known]
-        return Channels(query_text, snap.entries, best, centroid, lex,
-                        snap.classifier.scores(query) if use_classifier else None,
-                        similarities, snap.bounds, snap.texts)
+        query = self.embedder.embed_queries([query_text])[0]
+        second = None
+        if use_english and snap.english is not None and english_query(query_text):
+            second = self.english_embedder.embed_queries([query_text])[0]
+        return _channels(snap, query_text, query, second, snap.lexical.scores(query_text).scores,
+                         use_classifier)
+
+    def held_out(self, *, folds: int = 10, max_queries: int = 3000) -> list[tuple[str, Channels]]:
+        """Every entry's example questions searched against the index without them: K-fold
+        over each entry's examples (an entry with a single example keeps it and is never
+        asked), at most `max_queries` of them, spread evenly. (expected entry id, channels),
+        with the classifier and the English channel always scored. No model runs: the stored
+        vectors are the queries. What self-calibration (`knowledge.selfcal`) fits on."""
+        with self._lock:
+            examples = [dict(found) for found in self._examples]
+            keys = [key for key in self._entries if key in examples[0]]
+        rows = [(key, j, (i + j) % folds) for i, key in enumerate(keys)
+                if len(examples[0][key].texts) >= 2 for j in range(len(examples[0][key].texts))]
+        stride = max(1, -(-len(rows) // max_queries))
+        rows = rows[::stride]
+        found: list[tuple[str, Channels]] = []
+        for fold in range(folds):
+            asked = [(key, j) for key, j, f in rows if f == fold]
+            if not asked:
+                continue
+            held = {(key, examples[0][key].texts[j]) for key, j in asked}
+            kept = [{key: _without(ex, key, held) for key, ex in store.items()} for store in examples]
+            lexical = LexicalIndex()
+            for key in keys:
+                lexical.set_documents(key, list(kept[0][key].texts))
+            with self._lock:  # `_snapshot_of` reads the entries
+                snap = self._snapshot_of(kept, lexical.snapshot())
+            snap = self._with_classifier(snap, kept[0])
+            for key, j in asked:
+                text = examples[0][key].texts[j]
+                english = None
+                if len(examples) > 1 and key in examples[1] and text in examples[1][key].texts:
+                    english = examples[1][key].vectors[examples[1][key].texts.index(text)]
+                found.append((key, _channels(snap, text, examples[0][key].vectors[j], english,
+                                             snap.lexical.scores(text).scores, True)))
+        return found
 
     def search(self, text: str, k: int = 5, *, exclude: Collection[str] = ()) -> list[Candidate]:
         """Up to `k` entries, best first, each with a fused score and a confidence. Entries in
@@ -301,7 +434,7 @@ class KnowledgeIndex:
                     fused[pos] = -np.inf
             if np.isneginf(fused).all():
                 return []
-        english = _HAN.search(found.query_text) is None
+        english = english_query(found.query_text)
         order = _top(fused, max(k, 2))
         if exclude:
             order = order[np.isfinite(fused[order])]

@@ -9,12 +9,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class ScoringParams:
     """Fusion weights, and the logistic that turns a fused score into a confidence.
 
     dense  = (1 - centroid_weight) * best_example_cosine + centroid_weight * centroid_cosine
+    dense  = (1 - english_weight) * dense + english_weight * english_dense   (English queries)
     fused  = dense + lexical_weight * lexical + classifier_weight * classifier
     confidence = sigmoid(bias + score_slope * fused + margin_slope * margin
                          + english_shift * [query has no Chinese characters])
@@ -27,6 +30,11 @@ class ScoringParams:
     about 1 for a question like the entry's examples, 0 for one unlike them; not
     computed at all when its weight is 0); margin: the entry's fused score
     minus the best *other* entry's (negative for all but the top candidate).
+
+    english_dense: `dense` computed with the index's English model (`english_embedder`,
+    all-MiniLM) over the entry's English example questions; 0 weight (the default) leaves it
+    out. Self-calibration (`knowledge.selfcal`) chooses the weight per knowledge base: on
+    banking77 it lifts top-1, on the demo base it does not.
 
     The language term is there because this model's cosines run lower for English
     than for Chinese: the same fused score is stronger evidence in English.
@@ -46,10 +54,17 @@ class ScoringParams:
     score_slope: float = 72.9
     margin_slope: float = 40.7
     english_shift: float = 0.8
+    english_weight: float = 0.0
 
-    def fuse(self, best_example, centroid, lexical, classifier=0.0):
-        """The fused score; each argument a float, or an array with one value per entry."""
+    def fuse(self, best_example, centroid, lexical, classifier=0.0, english=None):
+        """The fused score; each argument a float, or an array with one value per entry.
+        `english`: the English model's (best_example, centroid) for an English query, NaN
+        where an entry has no English example (those keep the main model's cosines)."""
         dense = (1.0 - self.centroid_weight) * best_example + self.centroid_weight * centroid
+        if english is not None and self.english_weight:
+            second = (1.0 - self.centroid_weight) * english[0] + self.centroid_weight * english[1]
+            second = np.where(np.isnan(second), dense, second)
+            dense = (1.0 - self.english_weight) * dense + self.english_weight * second
         return dense + self.lexical_weight * lexical + self.classifier_weight * classifier
 
     def confidence(self, fused: float, margin: float, english: bool = False) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -54,8 +54,12 @@ class Examples(NamedTuple):
 class QuestionVectors:
     """Example-question vectors of entries in a Chroma PersistentClient folder."""
 
-    def __init__(self, path: str | Path, embedder: Embedder, collection: str = "knowledge") -> None:
+    def __init__(self, path: str | Path, embedder: Embedder, collection: str = "knowledge", *,
+                 languages: Collection[str] | None = None) -> None:
+        """`languages`: store only example questions in these (None: all), for a model that
+        understands only some of them."""
         self.embedder = embedder
+        self.languages = None if languages is None else frozenset(languages)
         Path(path).mkdir(parents=True, exist_ok=True)
         self._client = chromadb.PersistentClient(
             path=str(path), settings=Settings(anonymized_telemetry=False))
@@ -75,6 +79,8 @@ class QuestionVectors:
     def fingerprint_of(self, fingerprints: dict[str, str]) -> str:
         """The whole store's fingerprint for these per-entry fingerprints."""
         parts = [f"schema={SCHEMA}", f"embedder={self.embedder.name}", f"dim={self.embedder.dim}"]
+        if self.languages is not None:
+            parts.append(f"languages={','.join(sorted(self.languages))}")
         parts += sorted(f"{k}={v}" for k, v in fingerprints.items())
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
@@ -91,7 +97,7 @@ class QuestionVectors:
     def sync(self, entries: Sequence[Entry]) -> tuple[int, int]:
         """Store exactly `entries`, embedding only what changed: (embedded, removed)."""
         wanted = {e.id: entry_fingerprint(e) for e in entries}
-        expected = {e.id: len(e.example_questions()) for e in entries}
+        expected = {e.id: len(self.rows(e)) for e in entries}
         stored: dict[str, str] = {}
         counts: dict[str, int] = {}
         for meta in self._collection.get(include=["metadatas"])["metadatas"] or []:
@@ -106,8 +112,12 @@ class QuestionVectors:
         fresh = [e for e in entries if e.id in stale or e.id not in stored]
         return self.add(fresh), len(stale)
 
+    def rows(self, entry: Entry) -> list[tuple[str, int, str]]:
+        """(lang, index, text) of the entry's example questions this store holds."""
+        return [row for row in entry.example_questions() if self.languages is None or row[0] in self.languages]
+
     def add(self, entries: Iterable[Entry]) -> int:
-        rows = [(e, lang, i, q) for e in entries for lang, i, q in e.example_questions()]
+        rows = [(e, lang, i, q) for e in entries for lang, i, q in self.rows(e)]
         if not rows:
             return 0
         # Stored questions are embedded as *queries*: matching a question to a

@@ -106,7 +106,7 @@ def test_dense_channels_are_exact_for_every_entry(tmp_path, embedder, small):
         assert found.centroid == pytest.approx([want[e.id][1] for e in small], abs=1e-5), text
         # Chroma's own search over every stored record: the persisted vectors and
         # their texts are the ones searched in memory.
-        stored = index._vectors.nearest(query, records)
+        stored = index.vectors.nearest(query, records)
         assert set(stored) == set(texts)
         for pos, entry in enumerate(found.entries):
             assert found.best_example[pos] == pytest.approx(stored[entry.id][0], abs=1e-5)

@@ -26,10 +26,17 @@ function renderTest(ctx) {
     el("td", { text: c.would_answer ? t("yes") : t("no") })));
   replace($("test-result"),
     el("p", { class: "muted", text: t("test_summary", out.searched_as, fmtNumber(out.threshold, 2)) }),
+    // What the threshold means on this knowledge base (self-calibration's forecast), when it has one.
+    el("p", { class: "muted", id: "operating-point", text: out.operating_point
+      ? t("operating_point", percent(out.operating_point.answered), percent(out.operating_point.expected_wrong),
+        percent(out.operating_point.target), out.operating_point.questions)
+      : t("operating_point_offline") }),
     out.candidates.some((c) => c.would_answer) ? null : el("p", { class: "warn", text: t("test_handoff") }),
     table(t("test_caption"), [t("col_rank"), t("col_id"), t("col_version"), t("col_score"), t("col_confidence"),
       t("col_matched"), t("col_would_answer")], rows, { id: "test-grid" }));
 }
+
+function percent(x) { return `${(100 * x).toFixed(1)} %`; }
 
 async function runTest(ctx) {
   const question = $("test-q").value.trim();
