@@ -46,8 +46,28 @@ def open_index(settings: Settings, path: Path | None = None):
     warning = uncalibrated_warning(settings)
     if warning:
         log.warning(warning)
+    english = load_embedder(settings.english_embedder) if settings.english_embedder else None
     return KnowledgeIndex(path or settings.chroma_dir, load_embedder(settings.embedder),
-                          **settings.scoring.overrides())
+                          english_embedder=english, **settings.scoring.overrides())
+
+
+def self_calibrate(settings: Settings, index, *, follow: bool = True):
+    """Fit the index's scoring to the entries it holds now, and (`follow`) after every later
+    change; None when the settings bring their own `[scoring]` or turn it off."""
+    from knowledge import demo_kb_path, load_jsonl
+    from knowledge.scoring import FITTED_EMBEDDER
+    from knowledge.selfcal import SelfCalibrator
+    from knowledge.vectors import entry_fingerprint
+
+    if not settings.self_calibration.enabled or settings.scoring.overrides():
+        return None
+    # The defaults of knowledge.scoring were fitted offline on the bundled demo with this embedder.
+    demo = {entry_fingerprint(e) for e in load_jsonl(demo_kb_path())} \
+        if settings.embedder == FITTED_EMBEDDER and settings.english_embedder else set()
+    calibrator = SelfCalibrator(index, threshold=settings.handoff_threshold,
+                                target=settings.self_calibration.target_wrong_rate, fitted_for=demo)
+    calibrator.refit()
+    return calibrator.follow() if follow else calibrator
 
 
 def uncalibrated_warning(settings: Settings) -> str | None:
@@ -76,6 +96,7 @@ def open_knowledge(settings: Settings):
     index = open_index(settings)
     report = sync(store, index, seed_file=settings.knowledge_file or demo_kb_path())
     log.info("knowledge: %d served (seeded %d, drift %s)", report.build.entries, report.seeded, report.drift)
+    self_calibrate(settings, index)
     return store, index, IndexFollower(store, index).attach()
 
 

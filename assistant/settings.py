@@ -68,6 +68,15 @@ class Clarify(BaseModel):
     choice_reach: float = Field(0.02, ge=0, description="how far below the turn's best reading in the whole index a picked option may score")
 
 
+class SelfCalibration(BaseModel):
+    """The index refits its scoring on the knowledge base's own example questions after every
+    change (knowledge.selfcal; docs/knowledge.md, "Self-calibration"). Off when `[scoring]` sets
+    any field: a manual fit overrides."""
+
+    enabled: bool = Field(True, description="refit fusion weights, confidence and operating point whenever the served entries change")
+    target_wrong_rate: float = Field(0.02, gt=0, lt=0.5, description="wrong answers allowed among answered held-out questions at the hand-off threshold")
+
+
 class Scoring(BaseModel):
     """Retrieval scoring fitted on the bank's own knowledge base (`python -m knowledge.calibrate
     KB.jsonl [--grid]` prints this block); a field left unset keeps the fitted default of
@@ -82,6 +91,7 @@ class Scoring(BaseModel):
     score_slope: float | None = None
     margin_slope: float | None = None
     english_shift: float | None = None
+    english_weight: float | None = Field(None, ge=0, le=1)
 
     def overrides(self) -> dict[str, float]:
         return {name: value for name, value in self.model_dump().items() if value is not None}
@@ -107,6 +117,8 @@ class Settings(BaseSettings):
     voice_zh: str = "baker"
     handoff_threshold: float = Field(0.6, ge=0, le=1, description="below this retrieval confidence, hand off (chosen on data: docs/knowledge.md)")
     scoring: Scoring = Field(default_factory=Scoring, description="fusion weights and confidence fitted by knowledge.calibrate")
+    self_calibration: SelfCalibration = Field(default_factory=SelfCalibration)
+    english_embedder: str = Field("minilm-int8", description="second embedder for English questions, weighted by self-calibration ('' = none)")
     clarify: Clarify = Field(default_factory=Clarify)
     knowledge_file: Path | None = Field(None, description="JSONL seed; default: the bundled demo knowledge base")
     database_url: str = Field("", description="knowledge store: empty = SQLite file in data_dir; postgresql://... = PostgreSQL")

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from assistant.settings import Clarify, Endpointing, Limits, Scoring, Settings
+from assistant.settings import Clarify, Endpointing, Limits, Scoring, SelfCalibration, Settings
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "configuration.md").read_text(encoding="utf-8")
 
@@ -59,10 +59,12 @@ def test_a_broken_config_file_is_a_clear_error(tmp_path):
 
 
 def test_every_setting_is_documented():
-    names = [n for n in Settings.model_fields if n not in ("limits", "endpointing", "scoring", "clarify")]
+    names = [n for n in Settings.model_fields
+             if n not in ("limits", "endpointing", "scoring", "clarify", "self_calibration")]
     names += [f"limits.{n}" for n in Limits.model_fields]
     names += [f"endpointing.{n}" for n in Endpointing.model_fields]
     names += [f"scoring.{n}" for n in Scoring.model_fields]
     names += [f"clarify.{n}" for n in Clarify.model_fields]
+    names += [f"self_calibration.{n}" for n in SelfCalibration.model_fields]
     missing = [n for n in names if f"`{n}`" not in DOC]
     assert not missing, missing
