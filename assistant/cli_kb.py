@@ -151,6 +151,16 @@ def _evaluate_file(args: argparse.Namespace, settings: Settings, parse, run):
             return _file_problems(args.file, exc, "line(s) naming entries the index does not hold")
 
 
+def _clarifier(settings: Settings, index, threshold: float):
+    """Which entries the server's clarifying rule would offer for a question (`kb eval` counts
+    such a question as clarified, not answered or handed off)."""
+    from .loading import clarify_rule
+    from .responder import Responder
+
+    responder = Responder(index, handoff_threshold=threshold, clarify=clarify_rule(settings, threshold))
+    return lambda text, candidates: [c.entry.id for c in responder.offered(text, candidates)[0]]
+
+
 def cmd_kb_eval(args: argparse.Namespace) -> int:
     import json
 
@@ -162,7 +172,8 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
         return _fail(f"--threshold must be between 0 and 1, got {threshold}")
     if args.file.endswith(".jsonl"):
         return _eval_dialogues(args, settings, threshold)
-    outcomes = _evaluate_file(args, settings, parse_queries, lambda index, queries: evaluate(index, queries, threshold))
+    outcomes = _evaluate_file(args, settings, parse_queries, lambda index, queries: evaluate(
+        index, queries, threshold, clarify=_clarifier(settings, index, threshold)))
     if isinstance(outcomes, int):
         return outcomes
     result = figures(outcomes, threshold)
@@ -177,6 +188,8 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
     print(f"top-1 accuracy:             {_pct(result.top1_accuracy)}")
     print(f"accuracy of answers given:  {_pct(result.answered_accuracy)}")
     print(f"hand-off rate:              {_pct(result.handoff_rate)}")
+    print(f"clarified:                  {_pct(result.clarified_rate)}  "
+          f"(the expected entry among the options: {_pct(result.clarified_with_expected)})")
     print(f"wrong-answer rate:          {_pct(result.wrong_answer_rate)}")
     print(f"off-topic handed off:       {_pct(result.offtopic_handoff_rate)}")
     print("by threshold (what another DT_HANDOFF_THRESHOLD would do on these questions):")
@@ -195,10 +208,11 @@ def _eval_dialogues(args: argparse.Namespace, settings: Settings, threshold: flo
     import json
 
     from .dialogues import dialogue_figures, evaluate_dialogues, parse_dialogues
+    from .loading import clarify_rule
     from .responder import Responder
 
     def run(index, dialogues):
-        responder = Responder(index, handoff_threshold=threshold)
+        responder = Responder(index, handoff_threshold=threshold, clarify=clarify_rule(settings, threshold))
         return (dialogue_figures(evaluate_dialogues(responder, dialogues, context=False)),
                 evaluate_dialogues(responder, dialogues))
 
@@ -218,7 +232,14 @@ def _eval_dialogues(args: argparse.Namespace, settings: Settings, threshold: flo
     print(f"follow-ups right:           {_pct(result.right)}  (without context {_pct(alone.right)})")
     print(f"follow-ups answered wrongly: {_pct(result.wrong)}  (without context {_pct(alone.wrong)})")
     print(f"follow-ups handed off:      {_pct(result.handed_off)}  (without context {_pct(alone.handed_off)})")
+    print(f"follow-ups clarified:       {_pct(result.clarified)}")
     print(f"first turns right:          {_pct(result.first_turns_right)}")
+    if result.clarify_turns:
+        print(f"turns expecting a clarifying question: {result.clarify_turns}: asked {_pct(result.clarify_right)}, "
+              f"guessed one of them {_pct(result.clarify_guessed)}, answered wrongly {_pct(result.clarify_wrong)}, "
+              f"handed off {_pct(result.clarify_handed_off)}")
+    if result.choices:
+        print(f"turns after a clarifying question: {result.choices}, right {_pct(result.choices_right)}")
     print(json.dumps({**result.to_json(), "without_context": alone.to_json()}))
     return 0
 

@@ -155,7 +155,7 @@ class Responder:
             candidates, retrieval_s, followed_up = self.retrieve(text, language)
         ranked = tuple((c.entry.id, round(float(c.confidence), 4)) for c in candidates[:REPORTED_CANDIDATES])
         best = candidates[0] if candidates else None
-        offered, group = self.clarify.options(candidates, self._confidence(), english(text))
+        offered, group = self.offered(text, candidates)
         if offered:
             lang = language if language in ("zh", "en") else "en"
             options = options_for(offered, lang)
@@ -192,6 +192,11 @@ class Responder:
             topic_tags=tuple(tags.topical(entry)),
             followed_up=followed_up,
         )
+
+    def offered(self, text: str, candidates: Sequence[Any]) -> tuple[tuple[Any, ...], float]:
+        """The candidates a clarifying question would offer for `text`, and the confidence that
+        the right entry is among them; `((), 0.0)` when the teller answers or hands off."""
+        return self.clarify.options(candidates, self._confidence(), english(text))
 
     def _confidence(self) -> Any:
         """The index's calibrated logistic (None for an index without one: no clarifying)."""

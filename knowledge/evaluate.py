@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .embedders import Embedder
-from .index import KnowledgeIndex
+from .index import Candidate, KnowledgeIndex
 
 _ID_RE = re.compile(r"[a-z0-9-]{1,64}")
 QUERY_HEADER = ("question", "expected_entry_id")
@@ -59,7 +59,8 @@ class QueryOutcome:
     query: EvalQuery
     top_id: str | None
     confidence: float
-    answered: bool  # confidence at or above the threshold
+    answered: bool  # confidence at or above the threshold, and no clarifying question asked
+    offered: tuple[str, ...] = ()   # the teller asked which of these entries was meant
 
     @property
     def top1_right(self) -> bool:
@@ -67,7 +68,12 @@ class QueryOutcome:
 
     @property
     def mistake(self) -> str | None:
-        """None when the teller did the right thing, else what went wrong."""
+        """None when the teller did the right thing, else what went wrong. A clarifying question
+        that offers the expected entry is not a mistake."""
+        if self.offered:
+            if self.query.expected is None:
+                return "clarified, should hand off"
+            return None if self.query.expected in self.offered else "clarified without the expected entry"
         if self.query.expected is None:
             return "answered, should hand off" if self.answered else None
         if self.answered:
@@ -87,6 +93,8 @@ class EvalFigures:
     wrong_answer_rate: float | None    # of all questions, answered wrongly or answered off-topic
     offtopic_handoff_rate: float | None  # of the should-hand-off questions, share handed off
     threshold: float
+    clarified_rate: float | None = None   # of all questions, share answered with a clarifying question
+    clarified_with_expected: float | None = None   # of the answerable ones clarified, share offering the expected entry
 
     def to_json(self) -> dict[str, float | int | None]:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -128,9 +136,17 @@ def parse_queries(text: str) -> list[EvalQuery]:
     return queries
 
 
-def evaluate(index: KnowledgeIndex, queries: Sequence[EvalQuery], threshold: float) -> list[QueryOutcome]:
+# Which entries a clarifying question would offer for a question and its candidates (none: no
+# question); the server's rule lives in the assistant package (`Responder.offered`).
+Clarifier = Callable[[str, Sequence[Candidate]], Sequence[str]]
+CLARIFY_K = 6   # candidates the clarifying rule sees, as the server retrieves them
+
+
+def evaluate(index: KnowledgeIndex, queries: Sequence[EvalQuery], threshold: float, *,
+             clarify: Clarifier | None = None) -> list[QueryOutcome]:
     """Each question searched once; an expected id the index does not hold is an error,
-    since such a question could never be counted right and would silently lower the score."""
+    since such a question could never be counted right and would silently lower the score.
+    With `clarify`, a question it offers options for is counted as clarified, not answered."""
     known = {e.id for e in index.entries()}
     unknown = [FileProblem(q.line, "expected_entry_id", f"no entry {q.expected!r} in the index")
                for q in queries if q.expected is not None and q.expected not in known]
@@ -138,11 +154,12 @@ def evaluate(index: KnowledgeIndex, queries: Sequence[EvalQuery], threshold: flo
         raise EvalFileError(unknown)
     outcomes = []
     for q in queries:
-        found = index.search(q.question, k=1)
+        found = index.search(q.question, k=CLARIFY_K if clarify else 1)
         top = found[0] if found else None
         confidence = top.confidence if top else 0.0
+        offered = tuple(clarify(q.question, found)) if clarify else ()
         outcomes.append(QueryOutcome(q, top.entry.id if top else None, confidence,
-                                     top is not None and confidence >= threshold))
+                                     top is not None and confidence >= threshold and not offered, offered))
     return outcomes
 
 
@@ -151,16 +168,20 @@ def figures(outcomes: Sequence[QueryOutcome], threshold: float) -> EvalFigures:
     answerable = [o for o in outcomes if o.query.expected is not None]
     offtopic = [o for o in outcomes if o.query.expected is None]
     answered = [o for o in outcomes if o.answered]
+    clarified = [o for o in outcomes if o.offered]
     right = sum(o.top1_right for o in answered)
+    asked = [o for o in clarified if o.query.expected is not None]
     return EvalFigures(
         questions=n,
         answerable=len(answerable),
         top1_accuracy=_rate(sum(o.top1_right for o in answerable), len(answerable)),
         answered_accuracy=_rate(right, len(answered)),
-        handoff_rate=_rate(n - len(answered), n),
+        handoff_rate=_rate(n - len(answered) - len(clarified), n),
         wrong_answer_rate=_rate(len(answered) - right, n),
-        offtopic_handoff_rate=_rate(sum(not o.answered for o in offtopic), len(offtopic)),
+        offtopic_handoff_rate=_rate(sum(not o.answered and not o.offered for o in offtopic), len(offtopic)),
         threshold=threshold,
+        clarified_rate=_rate(len(clarified), n),
+        clarified_with_expected=_rate(sum(o.query.expected in o.offered for o in asked), len(asked)),
     )
 
 
