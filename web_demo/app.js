@@ -1,5 +1,6 @@
 // The customer page: WebSocket session (docs/protocol.md v1), typed and spoken questions, answers
-// with their source, hand-off notice, feedback, suggested follow-ups, language switch, reconnect
+// with their source, hand-off notice, feedback, suggested follow-ups, clarifying questions' options,
+// language switch, reconnect
 // with backoff. Server text is only ever shown with textContent.
 
 import { Avatar } from "./avatar.js";
@@ -69,6 +70,8 @@ const feedback = new Feedback({
   say: (el, key) => setText(el, key),
 });
 const suggestions = new Suggestions({ box: $("suggestions"), list: $("suggestion-list"), onPick: (q) => askTyped(q) });
+// The options of a clarifying question: a tap chooses one (the server answers with its entry).
+const choices = new Suggestions({ box: $("choices"), list: $("choice-list"), onPick: (q, item) => choose(q, item) });
 
 // A small debugging / test surface (read-only use from tests and benchmarks/web_page.py).
 window.teller = { state, player, avatar, mic, stats: player.stats, bargeIns: [] };
@@ -269,8 +272,9 @@ function onResponseCreated(ev) {
   state.captionLang = lang;
   ui.caption.textContent = "";
   ui.caption.lang = ui.answer.lang;
-  feedback.reset(true);
+  feedback.reset(ev.kind !== "clarify");   // a clarifying question is not an answer to rate
   suggestions.show(ev.related, lang);
+  choices.show(ev.clarify, lang);
 }
 
 /** The first configured session: the page can take a question (time to interactive). */
@@ -335,7 +339,19 @@ function askTyped(text) {
   state.lastQuestion = text;
   ui.handoff.hidden = true;
   suggestions.clear();
+  choices.clear();
   sendOrQueue({ type: "input_text", text: text.slice(0, 500), language });
+}
+
+/** A tap on an option of the clarifying question; must run inside a user gesture. */
+function choose(question, item) {
+  player.context();
+  if (player.isSpeaking()) player.interrupt();
+  showTranscript(String(question || ""), "typed");
+  state.lastQuestion = String(question || "");
+  choices.clear();
+  suggestions.clear();
+  sendOrQueue({ type: "clarify.choose", entry_id: String(item.id ?? "") });
 }
 
 ui.form.addEventListener("submit", (e) => {

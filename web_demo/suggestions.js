@@ -1,6 +1,7 @@
-// Suggested follow-up questions (`response.created.related`): one button per question; a click asks
-// it as a typed question. The questions come from the knowledge base through the server, so they
-// are set with textContent like every other server text.
+// Buttons for entries' questions under the answer: the suggested follow-ups
+// (`response.created.related`; a click asks the question) and the options of a clarifying question
+// (`response.created.clarify`; a click chooses the option). The questions come from the knowledge
+// base through the server, so they are set with textContent like every other server text.
 
 const MAX_SHOWN = 3;
 
@@ -11,7 +12,7 @@ export class Suggestions {
     this.onPick = onPick;
   }
 
-  /** Show the follow-ups of an answer (`related`: [{id, question}]), or hide the box when none. */
+  /** Show entries' questions ([{id, question}]) as buttons; `onPick(question, item)` on a click; hide the box when none. */
   show(related, lang) {
     this.clear();
     const items = Array.isArray(related) ? related.filter((r) => r && typeof r.question === "string" && r.question.trim()) : [];
@@ -23,7 +24,7 @@ export class Suggestions {
       button.textContent = item.question;
       button.lang = lang === "zh" ? "zh-CN" : "en";
       button.dataset.entry = String(item.id ?? "");
-      button.addEventListener("click", () => this.onPick(item.question));
+      button.addEventListener("click", () => this.onPick(item.question, item));
       li.appendChild(button);
       this.list.appendChild(li);
     }
