@@ -19,6 +19,7 @@ from tests.web.test_admin_console import (
     sign_in,
     token_of,
 )
+from tests.web.test_web_customer_clarify import AMBIGUOUS
 
 console, staff = base.console, base.staff  # the same fixtures, one instance per module
 
@@ -111,6 +112,17 @@ def test_admin_test_question_gaps_and_audit(open_page, console, staff):
                                  headers={"Content-Type": "application/json", "Origin": console.http})
     with urllib.request.urlopen(req, timeout=60) as res:
         assert json.loads(res.read())["handoff"] is True
+    # A question the teller had to clarify is a gap too, shown with the entries it offered.
+    clarified = None
+    for question in AMBIGUOUS["en"]:
+        req = urllib.request.Request(f"{console.http}/v1/ask", data=json.dumps({"text": question, "language": "en"}).encode(),
+                                     headers={"Content-Type": "application/json", "Origin": console.http})
+        with urllib.request.urlopen(req, timeout=60) as res:
+            reply = json.loads(res.read())
+        if reply["kind"] == "clarify":
+            clarified = (question, [o["id"] for o in reply["clarify"]])
+            break
+    assert clarified, "no ambiguous question was clarified"
 
     page = open_console(open_page, console, "zh")
     sign_in(page, staff["admin"])
@@ -127,6 +139,9 @@ def test_admin_test_question_gaps_and_audit(open_page, console, staff):
     go(page, "#/gaps")
     page.wait_for_selector("#gaps-questions tbody tr", timeout=20_000)
     assert odd in page.text_content("#gaps-questions")
+    row = page.locator("#gaps-questions tbody tr", has_text=clarified[0]).first
+    offered = row.locator("td.offered").text_content()
+    assert all(f"{entry_id} ×" in offered for entry_id in clarified[1]), offered
     assert page.is_visible("#gaps-entries")
 
     go(page, "#/audit")
