@@ -163,3 +163,27 @@ async def test_the_audit_records_the_options_offered_and_how_they_were_settled(t
     assert again["kind"] == "clarify" and "clarification" not in again
     assert moved_on["entry_id"] == "wealth-risk" and moved_on["clarification"] == "new_question"
     services.close()
+
+
+def test_ask_over_http_returns_the_options_and_takes_one_back(tmp_path):
+    """POST /v1/ask: the options come back in `clarify`; sending one's question with the
+    conversation id is the choice (a client without `clarify.choose`)."""
+    from fastapi.testclient import TestClient
+
+    from assistant.app import create_app
+
+    services = asking(tmp_path)
+    with TestClient(create_app(services.settings, services)) as client:
+        def ask(text, conversation_id=None):
+            reply = client.post("/v1/ask", headers={"Origin": "http://testserver"},
+                                json={"text": text, "language": "en", "conversation_id": conversation_id})
+            assert reply.status_code == 200, reply.text
+            return reply.json()
+
+        question = ask(UNSURE)
+        assert question["kind"] == "clarify" and len(question["clarify"]) == 2 and question["entry_id"] is None
+        pick = question["clarify"][1]
+        chosen = ask(pick["question"], question["conversation_id"])
+        assert (chosen["kind"], chosen["entry_id"], chosen["clarify"]) == ("answer", pick["id"], [])
+        assert ask(pick["question"])["kind"] != "clarify"    # a new conversation: just a question
+    services.close()
