@@ -25,7 +25,8 @@ last one (the *anchor*) when it is recent enough:
      teller hands off rather than guess).
 
 Context only ever changes *which approved entry* answers (or whether the teller hands off), never
-the text. The state is small (the last `MAX_EXCHANGES` answered entries and their questions),
+the text. The state is small (the last `MAX_EXCHANGES` answered entries and their questions, and
+at most one pending clarifying question: its options' entry ids and questions, see clarify.py),
 bounded, and ends with the conversation; it holds nothing a turn's audit does not.
 """
 
