@@ -67,6 +67,24 @@ async def follow_other_processes(services: Services, every_s: float = 30.0) -> N
             log.exception("knowledge catch-up failed")
 
 
+async def purge_expired_questions(services: Services, days: int, every_s: float = 24 * 3600.0) -> None:
+    """Purge customers' question texts past their retention at start-up, then once a day (a
+    server that runs for months must not keep them longer than a restart would)."""
+    from knowledge.retention import purge
+
+    if services.kb_store is None or days <= 0:
+        return
+    while True:
+        try:
+            report = await asyncio.to_thread(purge, services.kb_store.db, older_than_days=days, actor="system")
+            if report.questions or report.feedback:
+                log.info("purged %d question texts and %d feedback questions older than %s",
+                         report.questions, report.feedback, report.before)
+        except Exception:  # noqa: BLE001 - retried at the next tick; the texts only stay a day longer
+            log.exception("purging expired question texts failed")
+        await asyncio.sleep(every_s)
+
+
 class AskRequest(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
     language: Literal["zh", "en"] | None = None
@@ -117,12 +135,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             app.state.gate, app.state.http_gate = admission_gates(owned)
         app.state.kb_store = app.state.services.kb_store
         catch_up = asyncio.create_task(follow_other_processes(app.state.services))
+        retention = asyncio.create_task(purge_expired_questions(
+            app.state.services, settings.privacy.question_retention_days))
         if settings.presynthesize:
             start_presynthesis(app.state.services)
         try:
             yield
         finally:
             catch_up.cancel()
+            retention.cancel()
             if owned is not None:
                 owned.close()
 

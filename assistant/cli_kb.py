@@ -1,4 +1,4 @@
-"""`digital-teller kb import|export|reindex|eval|pairs`, `staff add|list`, `audit verify`.
+"""`digital-teller kb import|export|reindex|eval|pairs`, `staff add|list`, `audit verify|purge`.
 
 The CLI trusts the operating-system account that can write the data directory (it can
 open the SQLite file anyway); `--as NAME` names the accountable staff member, whose role
@@ -318,6 +318,30 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_audit_purge(args: argparse.Namespace) -> int:
+    import getpass
+
+    from knowledge.retention import RetentionError, purge
+
+    settings = _settings(args)
+    days = settings.privacy.question_retention_days if args.older_than is None else args.older_than
+    if args.older_than is None and days == 0:
+        print("privacy.question_retention_days is 0 (keep forever): nothing purged; "
+              "give --older-than DAYS to purge anyway")
+        return 0
+    try:
+        report = purge(_store(settings).db, older_than_days=days, actor=f"cli:{getpass.getuser()}")
+    except RetentionError as exc:
+        return _fail(str(exc))
+    print(f"purged the question texts of records before {report.before}: {report.questions} served "
+          f"answers, {report.feedback} feedback; the audit chain keeps their digests")
+    if report.in_chain:
+        print(f"{report.in_chain} older served answers were recorded before schema 2 and hold their "
+              "question inside the chain: they cannot be purged without breaking it (see "
+              "docs/knowledge-store.md)")
+    return 0
+
+
 def add_kb_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
     """Register `kb`, `staff` and `audit` on the main parser's subparsers."""
     # The common options go on the leaf parsers only: argparse lets a nested parser's
@@ -363,3 +387,8 @@ def add_kb_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> 
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", parents=common, help="check the hash chain; exit 1 if broken")
     verify.set_defaults(func=cmd_audit_verify)
+    purge = audit_sub.add_parser("purge", parents=common, help="purge customers' question texts past their "
+                                 "retention; the chain keeps their digests and still verifies")
+    purge.add_argument("--older-than", type=float, metavar="DAYS",
+                       help="purge texts older than this many days (default: privacy.question_retention_days)")
+    purge.set_defaults(func=cmd_audit_purge)

@@ -97,6 +97,14 @@ class Scoring(BaseModel):
         return {name: value for name, value in self.model_dump().items() if value is not None}
 
 
+class Privacy(BaseModel):
+    """What is kept of what customers say (docs/knowledge-store.md, "Personal data")."""
+
+    question_retention_days: int = Field(90, ge=0, description=(
+        "days a customer's (masked) question text is kept in the audit store, feedback and the gaps "
+        "report; then it is purged, its digest stays in the audit chain (0 = kept forever)"))
+
+
 class Settings(BaseSettings):
     """Digital Teller settings (env prefix `DT_`, nested with `__`, e.g. `DT_LIMITS__MAX_UTTERANCE_S`)."""
 
@@ -130,6 +138,7 @@ class Settings(BaseSettings):
     presynthesize: bool = Field(True, description="synthesise every approved answer into the disk cache after start-up")
     partial_interval_ms: int = Field(1000, ge=200, description="at most one partial transcript this often")
 
+    privacy: Privacy = Field(default_factory=Privacy)
     limits: Limits = Field(default_factory=Limits)
     endpointing: Endpointing = Field(default_factory=Endpointing)
 

@@ -87,10 +87,14 @@ class CachedSpeaker:
         return [s for s in self.split(text, language) if s.strip()]
 
     def synthesize(self, sentence: str, language: str,
-                   on_segment: Callable[[Any], None] | None = None) -> list[Any]:
+                   on_segment: Callable[[Any], None] | None = None, *, keep_on_disk: bool = True) -> list[Any]:
         """Blocking; run it off the event loop. With `on_segment`, each segment is also handed
         over as soon as it exists, and an uncached sentence is made with the engine's `stream`
-        (the Mandarin voice's first piece is ready in about half the time of its sentence)."""
+        (the Mandarin voice's first piece is ready in about half the time of its sentence).
+
+        `keep_on_disk=False` for text that is not the teller's own (POST /v1/tts takes any text,
+        which may be personal): it may be read from the disk cache but is never written there,
+        since the disk cache outlives the request and every retention period."""
         key = (self.voice_names[language], sentence)
         cached = self.cache.get(key)
         engine = self.engines[language]
@@ -109,7 +113,7 @@ class CachedSpeaker:
                         segments.append(segment)
                         if on_segment is not None:
                             on_segment(segment)
-                    if self.disk is not None:
+                    if self.disk is not None and keep_on_disk:
                         self.disk.put(key[0], engine_fingerprint(engine), sentence, segments)
                     self.cache.put(key, segments)
                     return segments

@@ -93,7 +93,8 @@ async def tts(body: TTSRequest, request: Request) -> dict[str, Any]:
 
     def synthesize() -> list[Any]:
         if engine is None:
-            return [seg for s in sentences for seg in speaker.synthesize(s, body.language)]
+            # Any text may come here: never kept on disk (the teller's own answers already are).
+            return [seg for s in sentences for seg in speaker.synthesize(s, body.language, keep_on_disk=False)]
         return list(engine.synthesize(body.text))
 
     try:

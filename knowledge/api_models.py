@@ -116,6 +116,9 @@ class AuditOut(BaseModel):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    texts: dict[str, str] = Field(default_factory=dict, description=(
+        "customer texts kept beside the chain (details.text_sha256 holds their digests): the "
+        "masked question, or \"[purged]\" once its retention period ended"))
 
     @classmethod
     def of(cls, r: AuditRecord) -> AuditOut:

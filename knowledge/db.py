@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-SCHEMA_VERSION = 1
+# 2: customers' question texts sit beside the audit chain (kb_audit_text) so they can expire.
+SCHEMA_VERSION = 2
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 # {TEXT}, {REAL}, {SEQ}, {AUTO_ID} are filled in by the dialect.
@@ -87,6 +88,14 @@ CREATE TABLE IF NOT EXISTS kb_audit (
 );
 CREATE INDEX IF NOT EXISTS kb_audit_action ON kb_audit(action, seq);
 CREATE INDEX IF NOT EXISTS kb_audit_subject ON kb_audit(subject, seq);
+CREATE TABLE IF NOT EXISTS kb_audit_text (
+    seq BIGINT NOT NULL,
+    field {TEXT} NOT NULL,
+    salt {TEXT},
+    text {TEXT},
+    purged_at {REAL},
+    PRIMARY KEY (seq, field)
+);
 CREATE TABLE IF NOT EXISTS kb_feedback (
     id {AUTO_ID},
     ts {REAL} NOT NULL,
@@ -124,10 +133,14 @@ class Dialect(ABC):
     # console) is refused outright; a deliberate one has to drop the guard first and is
     # then caught by the hash chain (audit verify).
     audit_guard: ClassVar[tuple[str, ...]] = ()
+    # The customer texts beside the chain (kb_audit_text) may only be purged (text and salt set
+    # to NULL), never rewritten or deleted: the chain's digest shows a rewrite anyway, and a
+    # deleted row is told apart from a purged one.
+    text_guard: ClassVar[tuple[str, ...]] = ()
 
     def schema(self) -> list[str]:
         tables = [s.strip().format(**self.types) for s in _TABLES.split(";\n") if s.strip()]
-        return tables + list(self.audit_guard)
+        return tables + list(self.audit_guard) + list(self.text_guard)
 
     @abstractmethod
     def json_text(self, column: str, key: str) -> str:
@@ -158,6 +171,13 @@ class SqliteDialect(Dialect):
          " BEGIN SELECT RAISE(ABORT, 'kb_audit is append-only'); END"),
         ("CREATE TRIGGER IF NOT EXISTS kb_audit_no_delete BEFORE DELETE ON kb_audit"
          " BEGIN SELECT RAISE(ABORT, 'kb_audit is append-only'); END"),
+    )
+    text_guard = (
+        ("CREATE TRIGGER IF NOT EXISTS kb_audit_text_purge_only BEFORE UPDATE ON kb_audit_text"
+         " WHEN NEW.text IS NOT NULL OR NEW.salt IS NOT NULL OR NEW.seq IS NOT OLD.seq OR NEW.field IS NOT OLD.field"
+         " BEGIN SELECT RAISE(ABORT, 'kb_audit_text may only be purged'); END"),
+        ("CREATE TRIGGER IF NOT EXISTS kb_audit_text_no_delete BEFORE DELETE ON kb_audit_text"
+         " BEGIN SELECT RAISE(ABORT, 'kb_audit_text may only be purged'); END"),
     )
 
     def json_text(self, column: str, key: str) -> str:
@@ -191,6 +211,16 @@ class PostgresDialect(Dialect):
         # Row triggers do not fire on TRUNCATE; without this one it would empty the log silently.
         ("CREATE OR REPLACE TRIGGER kb_audit_no_truncate BEFORE TRUNCATE ON kb_audit"
          " FOR EACH STATEMENT EXECUTE FUNCTION kb_audit_append_only()"),
+    )
+    text_guard = (
+        ("CREATE OR REPLACE FUNCTION kb_audit_text_purge_only() RETURNS trigger LANGUAGE plpgsql AS"
+         " $$ BEGIN IF TG_OP <> 'UPDATE' OR NEW.text IS NOT NULL OR NEW.salt IS NOT NULL"
+         " OR NEW.seq <> OLD.seq OR NEW.field <> OLD.field"
+         " THEN RAISE EXCEPTION 'kb_audit_text may only be purged'; END IF; RETURN NEW; END $$"),
+        ("CREATE OR REPLACE TRIGGER kb_audit_text_purge_only BEFORE UPDATE OR DELETE ON kb_audit_text"
+         " FOR EACH ROW EXECUTE FUNCTION kb_audit_text_purge_only()"),
+        ("CREATE OR REPLACE TRIGGER kb_audit_text_no_truncate BEFORE TRUNCATE ON kb_audit_text"
+         " FOR EACH STATEMENT EXECUTE FUNCTION kb_audit_text_purge_only()"),
     )
 
     def json_text(self, column: str, key: str) -> str:

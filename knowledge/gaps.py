@@ -13,7 +13,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 
-from .audit import SERVED, AuditLog
+from .audit import SERVED, AuditLog, read_text
 from .db import Database
 from .privacy import mask_personal
 from .versions import NotFound
@@ -63,7 +63,7 @@ class GapsReport:
             served = self.audit.find_served(response_id)
             if served is None:
                 raise NotFound(f"no served answer with response id {response_id!r}")
-            question = served.details.get("question")
+            question = served.text("question")
             entry_id = served.details.get("entry_id")
             version = served.details.get("entry_version")
         elif not question:
@@ -84,14 +84,16 @@ class GapsReport:
         handoff = self.db.dialect.json_is_true("details", "handoff")
         confidence = self.db.dialect.json_number("details", "confidence")
         kind = self.db.dialect.json_text("details", "kind")
-        sql = ("SELECT ts, details FROM kb_audit WHERE action = ? AND ts >= ? AND"
+        # The question sits beside the chain (a purged one reads as privacy.PURGED).
+        sql = ("SELECT a.ts, a.details, t.text FROM kb_audit a LEFT JOIN kb_audit_text t"
+               " ON t.seq = a.seq AND t.field = 'question' WHERE a.action = ? AND a.ts >= ? AND"
                f" ({handoff} OR {confidence} < ? OR {kind} = 'clarify')")
         with self.db.read() as con:
             served = con.execute(sql, (SERVED, since or "", threshold)).fetchall()
             feedback = con.execute("SELECT question, entry_id, helpful FROM kb_feedback").fetchall()
-        for ts, raw in served:
+        for ts, raw, text in served:
             details = json.loads(raw)
-            question = str(details.get("question", ""))
+            question = read_text(details, "question", text) or ""
             gap = gaps.setdefault(normalise_question(question), Gap(normalise_question(question), question))
             gap.asked += 1
             gap.handoffs += bool(details.get("handoff"))

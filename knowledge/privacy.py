@@ -15,11 +15,16 @@ question still reads (and groups in the gaps report) as what was asked:
 Digits spoken in Chinese numerals (幺三九…, as a transcript may read them) count as digits when
 there are 6 or more in a row (一个, 两年 are words). Shorter numbers are kept: an amount, a
 term, a date reads the same after masking, and none identifies a person alone.
+
+A question whose retention period has ended (knowledge/retention.py) reads as `PURGED`, a
+placeholder like the ones above, wherever it was kept.
 """
 
 from __future__ import annotations
 
 import re
+
+PURGED = "[purged]"
 
 _ZH_DIGITS = str.maketrans("零〇一幺二两三四五六七八九", "0011223456789")
 _DIGITISH = re.compile(r"[0-9零〇一幺二两三四五六七八九]")

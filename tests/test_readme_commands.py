@@ -45,6 +45,7 @@ COVERED = {
     "digital-teller kb eval": "test_kb_eval_and_pairs",
     "digital-teller kb pairs": "test_kb_eval_and_pairs",
     "digital-teller audit verify": "test_staff_kb_and_audit",
+    "digital-teller audit purge": "test_staff_kb_and_audit",
     "python -m knowledge.calibrate": "test_calibrate",
 }
 
@@ -230,6 +231,9 @@ def test_staff_kb_and_audit(shell, tmp_path):
     exported.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     out = shell.run("kb", "import", str(exported), "--approve", "--as", "ada", "--data-dir", data).stdout
     assert "0 created, 1 updated (published)" in out, out
+    assert "audit chain intact" in shell.run("audit", "verify", "--data-dir", data).stdout
+    out = shell.run("audit", "purge", "--older-than", "0", "--data-dir", data).stdout
+    assert "purged the question texts" in out, out
     assert "audit chain intact" in shell.run("audit", "verify", "--data-dir", data).stdout
 
 

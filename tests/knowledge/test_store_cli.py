@@ -88,3 +88,22 @@ def test_reindex_seeds_an_empty_store_and_rebuilds(data_store, tmp_path, capsys,
 def test_subcommand_is_required(argv):
     with pytest.raises(SystemExit):
         run(*argv)
+
+
+def test_audit_purge_keeps_the_chain_verifiable(data_store, capsys, monkeypatch):
+    data, store = data_store
+    rid = store.audit.record_served(question="保险箱能租吗", channel="web", language="zh", kind="handoff",
+                                    handoff=True, confidence=0.1)
+    assert run("audit", "purge", "--data-dir", data) == 0          # within the 90-day default: kept
+    assert "0 served answers" in capsys.readouterr().out
+    assert store.audit.find_served(rid).text("question") == "保险箱能租吗"
+    assert run("audit", "purge", "--older-than", "-1", "--data-dir", data) == 2
+    assert "number of days >= 0" in capsys.readouterr().err
+    monkeypatch.setenv("DT_PRIVACY__QUESTION_RETENTION_DAYS", "0")
+    assert run("audit", "purge", "--data-dir", data) == 0          # 0 = kept forever
+    assert "nothing purged" in capsys.readouterr().out
+    assert run("audit", "purge", "--older-than", "0", "--data-dir", data) == 0
+    assert "1 served answers" in capsys.readouterr().out
+    assert store.audit.find_served(rid).text("question") == "[purged]"
+    assert run("audit", "verify", "--data-dir", data) == 0
+    assert store.audit.query(action="audit.purge")[0].actor.startswith("cli:")

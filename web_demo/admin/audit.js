@@ -19,7 +19,9 @@ function render(ctx) {
     el("td", {}, el("code", { text: r.action })),
     el("td", { text: r.subject }),
     el("td", {}, el("details", {}, el("summary", { text: t("show") }),
-      el("pre", { class: "json", text: JSON.stringify(r.details, null, 2) }))),
+      // A served answer's question sits beside the chain (r.texts; "[purged]" once expired).
+      el("pre", { class: "json", text: JSON.stringify(
+        r.texts && Object.keys(r.texts).length ? { ...r.details, ...r.texts } : r.details, null, 2) }))),
     el("td", {}, el("code", { text: short(r.hash), attrs: { title: r.hash } }))));
   replace($("audit-table"), table(t("audit_caption", last.length),
     [t("col_seq"), t("col_time"), t("col_actor"), t("col_action"), t("col_subject"), t("col_details"), t("col_hash")],
