@@ -27,6 +27,9 @@ class Metrics:
         self.clarifications = Counter(
             "dt_clarifications_total", "Clarifying questions asked, and how the next turn settled them "
             "(tap, ordinal, phrase, new_question)", ["outcome"], registry=self.registry)
+        self.degraded = Counter(
+            "dt_degraded_responses_total", "Answers delivered as text only because their speech failed, "
+            "by cause (busy: the speech pool was full; failed: the voice raised)", ["cause"], registry=self.registry)
         self.speculations = Counter(
             "dt_speculations_total", "Speculative transcriptions, by fate", ["fate"], registry=self.registry
         )

@@ -303,6 +303,9 @@ class ResponseDone(_ServerEvent):
     audio_ms: float
     heard_ms: float | None
     heard_text: str | None
+    # Speech failed part-way (or before any audio): the answer is the text of `response.created`,
+    # to be shown; optional for clients, which may ignore it (protocol v1 stays compatible).
+    degraded: bool = False
 
 
 @dataclass(frozen=True)

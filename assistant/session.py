@@ -31,7 +31,7 @@ from .ids import new_id
 from .responder import Answer
 from .services import ServerBusy, Services
 from .settings import Settings
-from .speaking import Speech, SynthesisFailed
+from .speaking import Speech
 from .turn_detector import (MayCommit, Paused, PartialDue, Resumed, SpeechStart, TooLong, Turn, TurnDetector,
                             TurnEnded, TurnEvent)
 
@@ -391,17 +391,11 @@ class Session:
         return dataclasses.replace(turn, text=heard.text, language=heard.language), answer
 
     async def _play(self, turn: Turn, answer: Answer) -> None:
-        try:
-            async with aclosing(self.speech.play(turn, answer, self.config.viseme_format or "oculus")) as events:
-                async for event in events:
-                    await self.send(event)
-                    if isinstance(event, p.ResponseCreated):
-                        self._spawn(self.answerer.served(turn.text, answer, channel=self.channel,
-                                                         response_id=event.response_id,
-                                                         conversation=self.conversation))
-        except SynthesisFailed as exc:
-            busy = isinstance(exc.cause, ServerBusy)
-            if not busy:
-                log.error("synthesis failed in turn %s", turn.turn_id, exc_info=exc.cause)
-            await self.error(p.ErrorCode.SERVER_BUSY if busy else p.ErrorCode.INTERNAL,
-                             "the answer could not be spoken in full", client_fault=False)
+        # A synthesis failure ends with a `degraded` response.done inside play(): no error to send.
+        async with aclosing(self.speech.play(turn, answer, self.config.viseme_format or "oculus")) as events:
+            async for event in events:
+                await self.send(event)
+                if isinstance(event, p.ResponseCreated):
+                    self._spawn(self.answerer.served(turn.text, answer, channel=self.channel,
+                                                     response_id=event.response_id,
+                                                     conversation=self.conversation))

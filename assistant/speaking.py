@@ -10,6 +10,11 @@ barge-in loses little. A mandatory disclosure is a non-interruptible part: once 
 carries one has started, a barge-in skips the rest of the answer but the disclosure is still
 spoken in full (a risk warning must reach a customer who heard any of the product), and only
 then does the response end as interrupted.
+
+When speech fails (a voice raises, or the speech pool is full), the answer is not lost: its text
+(and disclosure) already went out in `response.created`, so the response ends with a
+`response.done` flagged `degraded` and the client shows the answer as text. A failed voice is a
+server fault, not the customer's: no `error` follows, nothing counts against the session.
 """
 
 from __future__ import annotations
@@ -35,14 +40,6 @@ log = logging.getLogger(__name__)
 LEAD_MS = 600.0
 _END = object()  # marks the end of a sentence's segments in `_segments`
 PACE = 2.0
-
-
-class SynthesisFailed(Exception):
-    """A sentence could not be synthesised; the response ended early (`response.done` was sent)."""
-
-    def __init__(self, cause: BaseException):
-        super().__init__(str(cause))
-        self.cause = cause
 
 
 @dataclass
@@ -103,9 +100,9 @@ class Speech:
             log.debug("prefetch failed", exc_info=True)
 
     async def play(self, turn: Turn, answer: Answer, viseme_format: str) -> AsyncIterator[p.ServerEvent]:
-        """The response's events, paced. A synthesis failure ends the response properly (a
-        `response.done`, marked interrupted) and then raises `SynthesisFailed`, so a client never
-        sees a `response.created` without its `response.done`."""
+        """The response's events, paced. A synthesis failure ends the speech, not the answer: the
+        `response.done` says `degraded` (the answer reaches the customer as the text already sent),
+        so a client never sees a `response.created` without its `response.done`."""
         speaker = self.speaker
         playback = _Playback(response_id=new_id("resp"), language=answer.language)
         self.current = playback
@@ -135,20 +132,30 @@ class Speech:
                             async for event in self._chunks(playback, turn, speaker.pause(answer.language),
                                                             started, False, viseme_format):
                                 yield event
-            except Exception as exc:  # noqa: BLE001 - ended below, reported by the caller
+            except Exception as exc:  # noqa: BLE001 - the answer goes on as text (module doc)
                 failure = exc
-            interrupted = playback.stop.is_set() or failure is not None
+                self._degraded(turn, exc)
+            interrupted = playback.stop.is_set()
             heard = playback.heard_estimate() if interrupted else None
             yield p.ResponseDone(
                 response_id=playback.response_id, interrupted=interrupted, audio_ms=round(playback.sent_ms, 3),
                 heard_ms=None if heard is None else round(heard, 1),
                 heard_text=None if heard is None else playback.heard_text(heard),
+                degraded=failure is not None,
             )
         finally:
             if self.current is playback:
                 self.current = None
-        if failure is not None:
-            raise SynthesisFailed(failure) from failure
+
+    def _degraded(self, turn: Turn, exc: BaseException) -> None:
+        from .services import ServerBusy   # services imports the answering stack; not needed before
+
+        busy = isinstance(exc, ServerBusy)
+        self._metrics.degraded.labels(cause="busy" if busy else "failed").inc()
+        if busy:   # overload: expected now and then, and counted; no stack trace to read
+            log.warning("turn %s answered as text only: the speech pool is full", turn.turn_id)
+        else:
+            log.error("turn %s answered as text only: synthesis failed", turn.turn_id, exc_info=exc)
 
     async def _segments(self, sentence: str, language: str) -> AsyncIterator[Any]:
         """The sentence's segments as the TTS thread makes them, so the first piece is sent
