@@ -90,14 +90,15 @@ def cmd_kb_export(args: argparse.Namespace) -> int:
 
 def cmd_kb_reindex(args: argparse.Namespace) -> int:
     from knowledge import demo_kb_path
-    from knowledge.sync import sync
+    from knowledge.sync import open_synced
 
     from .loading import open_index
 
     settings = _settings(args)
     store = _store(settings)
-    index = open_index(settings)
-    report = sync(store, index, seed_file=settings.knowledge_file or demo_kb_path(), force=True)
+    # Also the cure for a folder Chroma cannot open at all: set aside and built anew.
+    _, report = open_synced(lambda: open_index(settings), store, folder=settings.chroma_dir,
+                            seed_file=settings.knowledge_file or demo_kb_path(), force=True)
     print(f"index rebuilt from the store: {report.build.entries} entries, {report.build.embedded} questions"
           + (f" ({report.seeded} seeded)" if report.seeded else ""))
     return 0

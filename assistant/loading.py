@@ -90,11 +90,12 @@ def open_knowledge(settings: Settings):
     """
     from knowledge import demo_kb_path
     from knowledge.store import KnowledgeStore
-    from knowledge.sync import IndexFollower, sync
+    from knowledge.sync import IndexFollower, open_synced
 
     store = KnowledgeStore(settings.knowledge_db)
-    index = open_index(settings)
-    report = sync(store, index, seed_file=settings.knowledge_file or demo_kb_path())
+    # A Chroma folder that was deleted or cannot be read is rebuilt from the store here.
+    index, report = open_synced(lambda: open_index(settings), store, folder=settings.chroma_dir,
+                                seed_file=settings.knowledge_file or demo_kb_path())
     log.info("knowledge: %d served (seeded %d, drift %s)", report.build.entries, report.seeded, report.drift)
     self_calibrate(settings, index)
     return store, index, IndexFollower(store, index).attach()

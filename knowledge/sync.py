@@ -7,19 +7,27 @@ Three ways the index learns of a change:
   store's served (id, version) pairs with the index's and fixes only what differs; it is
   cheap (one small query) and the server can call it on a timer or before staff tests;
 - at start-up: `sync` makes the index hold exactly the served entries; when nothing
-  changed the index's own fingerprint check means no vector is recomputed.
+  changed the index's own fingerprint check means no vector is recomputed. `open_synced` also
+  opens the index, and rebuilds it from the store when its folder cannot be read.
+
+The index is derived data and the store's transactions are all-or-nothing, so after a crash
+(kill -9 in an import, a reindex or an approval) the next start-up's sync is all the repair
+there is: the index is made to match whatever the store committed.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .entry import Entry, load_jsonl
 from .index import BuildReport, KnowledgeIndex
 from .store import KnowledgeStore
+from .vectors import forget_folder
 from .versions import SYSTEM
 
 log = logging.getLogger(__name__)
@@ -47,7 +55,33 @@ def sync(store: KnowledgeStore, index: KnowledgeIndex, *, seed_file: str | Path 
          force: bool = False) -> SyncReport:
     """Seed an empty store (when a seed file is given), then make the index match it."""
     seeded = seed_if_empty(store, seed_file) if seed_file is not None else 0
-    report = index.build(store.served_entries(), force=force)
+    return _reported(seeded, index.build(store.served_entries(), force=force), force)
+
+
+def open_synced(open_index: Callable[[], KnowledgeIndex], store: KnowledgeStore, *, folder: str | Path,
+                seed_file: str | Path | None = None, force: bool = False) -> tuple[KnowledgeIndex, SyncReport]:
+    """`open_index()`, then `sync`; a `folder` Chroma cannot read (a corrupt or truncated database
+    file) is moved aside to `<folder>.broken` (the one from an earlier failure is replaced) and
+    the index rebuilt there from the store: damaged derived data costs a re-embedding at start-up,
+    never the service. The store is read first, so a store failure is never mistaken for it."""
+    seeded = seed_if_empty(store, seed_file) if seed_file is not None else 0
+    entries = store.served_entries()
+    try:
+        index = open_index()
+        return index, _reported(seeded, index.build(entries, force=force), force)
+    except Exception as exc:  # noqa: BLE001 - whatever Chroma raised, the cure is the same
+        log.warning("knowledge index in %s cannot be read (%s: %s); moving it to %s.broken and "
+                    "rebuilding it from the store", folder, type(exc).__name__, exc, folder)
+    forget_folder(folder)
+    broken = Path(f"{folder}.broken")
+    shutil.rmtree(broken, ignore_errors=True)
+    if Path(folder).exists():
+        Path(folder).rename(broken)
+    index = open_index()
+    return index, _reported(seeded, index.build(entries, force=True), True)
+
+
+def _reported(seeded: int, report: BuildReport, force: bool) -> SyncReport:
     if not report.reused:
         # Building right after seeding, or on request, is expected; otherwise the index had drifted.
         level, what = ((logging.INFO, "built from the store") if seeded or force

@@ -37,6 +37,22 @@ def entry_fingerprint(entry: Entry) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
+def forget_folder(path: str | Path) -> None:
+    """Drop Chroma's process-wide client for `path`. Chroma keeps one per folder for the life of
+    the process, with its database open, even after opening it failed: a folder set aside and
+    rebuilt (knowledge.sync.open_synced) must be opened anew, not through the broken one."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    key = str(path)
+    system = SharedSystemClient._identifier_to_system.pop(key, None)
+    SharedSystemClient._identifier_to_refcount.pop(key, None)
+    if system is not None:
+        try:
+            system.stop()
+        except Exception:  # noqa: BLE001 - a broken system may fail to stop; it is dropped anyway
+            pass
+
+
 def _collection_name(prefix: str, embedder_name: str) -> str:
     # Vectors of different embedders live in different collections, so switching
     # models (and back) never compares vectors from two spaces.

@@ -148,10 +148,8 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     from assistant.responder import Responder
     from assistant.services import Inference, Services
     from assistant.settings import Settings
-    from assistant.speech_out import CachedSpeaker
     from knowledge import KnowledgeIndex
     from knowledge.entry import Entry
-    from voices import split_sentences
 
     # The fast tier streams audio at 10-20x real time; the pace limit has its own tests.
     limits = {"anon_sessions_per_minute": 10_000, "anon_requests_per_minute": 10_000, "max_audio_rate": 1000.0,
@@ -161,11 +159,18 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     index = KnowledgeIndex(tmp_path / "chroma", HashEmbedder())
     index.build([Entry.from_dict(e) for e in FAKE_KB])
     inference = Inference(config.limits.inference_queue)
-    speaker = CachedSpeaker({"en": SilentVoice("en"), "zh": SilentVoice("zh", sample_rate=24_000)},
-                      {"en": "silent-en", "zh": "silent-zh"}, split=split_sentences)
     return Services(settings=config, transcriber=transcriber or ScriptedTranscriber("I lost my bank card"),
                     vad=EnergyVad(), index=index, responder=Responder(index, handoff_threshold=0.3),
-                    speaker=speaker, metrics=Metrics(), inference=inference, asr_prompts={})
+                    speaker=fake_speaker(), metrics=Metrics(), inference=inference, asr_prompts={})
+
+
+def fake_speaker():
+    """The server's speaker (`CachedSpeaker`) on `SilentVoice`s, in both languages."""
+    from assistant.speech_out import CachedSpeaker
+    from voices import split_sentences
+
+    return CachedSpeaker({"en": SilentVoice("en"), "zh": SilentVoice("zh", sample_rate=24_000)},
+                         {"en": "silent-en", "zh": "silent-zh"}, split=split_sentences)
 
 
 class FakeSocket:

@@ -92,3 +92,23 @@ def test_changes_made_by_another_process_are_caught_up_and_drift_is_seen_at_star
     other.approve(entry.id, 3, reviewer="rita")
     restart = sync(store, KnowledgeIndex(tmp_path / "chroma", embedder))
     assert restart.drift and restart.build.entries == 13
+
+
+def test_an_unreadable_index_folder_is_set_aside_and_rebuilt_in_the_same_process(stores, tmp_path):
+    """open_synced (start-up, `kb reindex`): Chroma keeps a broken folder's client for the life of
+    the process, so the rebuild must also forget it (knowledge.vectors.forget_folder). The kill -9
+    and start-up faults themselves are in test_faults_kill.py (slow: child processes)."""
+    from knowledge.entry import Entry
+    from knowledge.sync import open_synced
+    from tests.fakes import FAKE_KB, HashEmbedder
+
+    seed = tmp_path / "seed.jsonl"
+    dump_jsonl([Entry.from_dict(e) for e in FAKE_KB], seed)
+    store, folder = stores.new(), tmp_path / "chroma"
+    index, first = open_synced(lambda: KnowledgeIndex(folder, HashEmbedder()), store, folder=folder, seed_file=seed)
+    assert first.seeded == 3 and index.search("I lost my bank card", k=1)[0].entry.id == "lost-card"
+    (folder / "chroma.sqlite3").write_bytes(b"\x00garbage" * 4096)
+    index, again = open_synced(lambda: KnowledgeIndex(folder, HashEmbedder()), store, folder=folder, seed_file=seed)
+    assert again.drift and again.build.embedded == 12
+    assert index.search("I lost my bank card", k=1)[0].entry.id == "lost-card"
+    assert (tmp_path / "chroma.broken" / "chroma.sqlite3").read_bytes().startswith(b"\x00garbage")
