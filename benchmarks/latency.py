@@ -37,7 +37,8 @@ if str(ROOT) not in sys.path:
 
 import numpy as np
 
-from latency_questions import LEAD_S, RATE, TWO_CLAUSE, WARMUP, Question, build_questions, synthesize_16k, trim  # noqa: E402
+from latency_questions import (LEAD_S, RATE, TWO_CLAUSE, WARMUP, Question, build_questions,  # noqa: E402
+                               build_turn_end_questions, synthesize_16k, trim)
 from loopback import LoopbackServer  # noqa: E402
 from latency_report import ms, print_table, summarise  # noqa: E402  (beside this script)
 
@@ -289,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--two-clause", type=int, default=4, choices=range(len(TWO_CLAUSE) + 1),
                     help="extra two-clause questions with a 0.7 s pause (default 4)")
     ap.add_argument("--seed", type=int, default=7, help="which knowledge entries are asked")
+    ap.add_argument("--turn-end", choices=("dev", "heldout", "all"),
+                    help="ask the turn-end set's half instead (benchmarks/turn_end_set.py: questions with a "
+                         "0.3-0.9 s pause inside and complete ones, bundled voices and espeak-ng); --n and "
+                         "--two-clause are then ignored")
     ap.add_argument("--json", type=Path, help="write every row and the summary here")
     ap.add_argument("--model-dir", type=Path, help="default: the settings' model_dir (~/.cache/digital-teller/models)")
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
@@ -311,7 +316,10 @@ def main(argv: list[str] | None = None) -> int:
                         limits={"anon_sessions_per_minute": 100_000}, **extra)
     print(f"loading models from {settings.model_dir} ...", flush=True)
     services = load_services(settings)
-    questions = build_questions(services, args.n, args.seed, args.two_clause)
+    if args.turn_end:
+        questions = build_turn_end_questions(services, args.turn_end)
+    else:
+        questions = build_questions(services, args.n, args.seed, args.two_clause)
     presynth = None
     if args.tts_cache == "warm":
         print("pre-synthesising approved answers into the answer cache ...", flush=True)

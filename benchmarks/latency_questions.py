@@ -91,6 +91,40 @@ def trim(audio: np.ndarray, lead: bool = True) -> np.ndarray:
     return audio[(loud[0] if lead else 0): loud[-1] + 1]
 
 
+def espeak_16k(text: str, lang: str) -> np.ndarray:
+    """`text` spoken by espeak-ng (Debian package `espeak-ng`), 16 kHz float32."""
+    import subprocess
+    import tempfile
+
+    import soundfile as sf
+
+    with tempfile.NamedTemporaryFile(suffix=".wav") as wav:
+        subprocess.run(["espeak-ng", "-v", "cmn" if lang == "zh" else "en-us", "-w", wav.name, text], check=True)
+        audio, rate = sf.read(wav.name, dtype="float32")
+    g = gcd(int(rate), RATE)
+    return resample_poly(audio, RATE // g, int(rate) // g).astype(np.float32)
+
+
+def build_turn_end_questions(services, half: str) -> list[Question]:
+    """The turn-end set (benchmarks/turn_end_set.py), `half` of it, each item spoken by the bundled
+    voice of its language and by espeak-ng; questions with a pause count as two-clause ones."""
+    from turn_end_set import COMPLETE, PAUSED, pause_of, split
+
+    voices = {"voice": lambda text, lang: synthesize_16k(services, text, lang), "espeak": espeak_16k}
+    questions: list[Question] = []
+    for name, speak in voices.items():
+        for i, (first, second, lang, entry, kind) in split(PAUSED, half):
+            gap = pause_of(i)
+            audio = np.concatenate([trim(speak(first, lang)), np.zeros(int(gap * RATE), np.float32),
+                                    trim(speak(second, lang))])
+            sep = " " if lang == "en" else ""
+            questions.append(Question(f"p{i:02d}-{name}", lang, f"{first}{sep}[{gap:g}s {kind}]{sep}{second}",
+                                      entry, True, audio))
+        for i, (text, lang, entry) in split(COMPLETE, half):
+            questions.append(Question(f"c{i:02d}-{name}", lang, text, entry, False, trim(speak(text, lang))))
+    return questions
+
+
 def build_questions(services, n: int, seed: int, two_clause: int) -> list[Question]:
     from knowledge import demo_kb_path
 

@@ -20,6 +20,11 @@ def ms(v: float | None) -> str:
     return "   -  " if v is None else f"{v * 1000:6.0f}"
 
 
+def early_commit(row) -> bool:
+    stage = row["server"]["stages"]["endpointing"]
+    return bool(stage["count"]) and stage["sum"] < 0.6
+
+
 def summarise(rows, args, load_start, load_end, cpu_share) -> dict[str, Any]:
     ours = [r["first_audio_s"] for r in rows]
     naive = [r["naive"]["first_audio_s"] for r in rows]
@@ -45,7 +50,8 @@ def summarise(rows, args, load_start, load_end, cpu_share) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                     "loadavg_start": [round(x, 2) for x in load_start], "loadavg_end": [round(x, 2) for x in load_end],
                     "cpu_share_during_run": cpu_share},
-        "args": {"n": args.n, "two_clause": args.two_clause, "seed": args.seed, "tts_cache": args.tts_cache},
+        "args": {"n": args.n, "two_clause": args.two_clause, "seed": args.seed, "tts_cache": args.tts_cache,
+                 "turn_end": getattr(args, "turn_end", None)},
         "questions": len(rows),
         "ours_first_audio_s": {"p50": p50_ours, "p95": pct(ours, 95), "max": pct(ours, 100),
                                "unanswered": sum(v is None for v in ours)},
@@ -61,6 +67,12 @@ def summarise(rows, args, load_start, load_end, cpu_share) -> dict[str, Any]:
                                   "more_than_one_turn": sum(r["turns"] > 1 for r in rows)},
         "two_clause_exactly_one_answer_after_end": f"{sum(r['responses'] == 1 and not r['answered_early'] for r in two)}/{len(two)}",
         "turns_with_more_than_one_response": sum(r["responses"] > 1 for r in rows),
+        # The early commit's reach: single questions whose turn ended well before the maximum
+        # silence (the endpointing wait under 0.6 s, against the 1.0 s a statement waits).
+        "single_questions_committed_early": f"{sum(early_commit(r) for r in rows if not r['two_clause'])}"
+                                            f"/{sum(not r['two_clause'] for r in rows)}",
+        "single_first_audio_s": {"p50": pct([r["first_audio_s"] for r in rows if not r["two_clause"]], 50),
+                                 "p95": pct([r["first_audio_s"] for r in rows if not r["two_clause"]], 95)},
         "speculations": spec,
     }
 
@@ -84,7 +96,8 @@ def print_table(rows, s) -> None:
     print(f"ratio ours/naive (p50): {ratio:.2f}" if ratio else "ratio: n/a")
     print(f"cited the expected entry: ours {s['accuracy_ours']:.0%}, naive {s['accuracy_naive']:.0%}; "
           f"answered early: {s['answered_early']}; two-clause answered once, after the end: "
-          f"{s['two_clause_exactly_one_answer_after_end']}; speculations {s['speculations']}")
+          f"{s['two_clause_exactly_one_answer_after_end']}; single questions committed early: "
+          f"{s['single_questions_committed_early']}; speculations {s['speculations']}")
     m = s["machine"]
     share = m["cpu_share_during_run"] or {}
     print(f"{m['cpus']} CPUs, load average at start {m['loadavg_start']}, at end {m['loadavg_end']}; "
