@@ -21,6 +21,8 @@ from typing import Callable, Mapping
 
 from fastapi import HTTPException, Request
 
+from knowledge.api_models import refusals
+
 from .kiosks import KioskRegistry
 
 
@@ -119,10 +121,10 @@ class Gate:
         return Admission(True, "", "web")
 
 
-REFUSALS = {401: {"description": "bad or revoked kiosk token or staff credential"},
-            403: {"description": "no credential, and the Origin is not allowed"},
-            413: {"description": "request body too large"},
-            429: {"description": "too many anonymous requests from this address (Retry-After)"}}
+REFUSALS = refusals({401: "bad or revoked kiosk token or staff credential",
+                     403: "no credential, and the Origin is not allowed",
+                     429: "too many anonymous requests from this address (Retry-After)",
+                     503: "the models are still loading, or the server is too busy now; retry"})
 
 
 async def admit_request(request: Request) -> Admission:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from knowledge.api import feedback_router
 from knowledge.api import router as kb_router
+from knowledge.api_models import BODY_REFUSALS, ErrorOut, refusals
 from knowledge.db import open_database
 from knowledge.staff import API_KEY_PREFIX, SESSION_PREFIX, AuthError
 from knowledge.staff_api import router as staff_router
@@ -83,6 +84,14 @@ async def purge_expired_questions(services: Services, days: int, every_s: float 
         except Exception:  # noqa: BLE001 - retried at the next tick; the texts only stay a day longer
             log.exception("purging expired question texts failed")
         await asyncio.sleep(every_s)
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "saturated", "loading"]
+    sessions: int | None = Field(None, description="open WebSocket sessions (absent while loading)")
+    max_sessions: int | None = None
+    inference_queue: int | None = Field(None, description="model jobs running or waiting")
+    inference_queue_limit: int | None = None
 
 
 class AskRequest(BaseModel):
@@ -188,7 +197,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", response_model=Readiness, responses={
+        503: {"model": Readiness, "description": "loading, or saturated: route new customers elsewhere"}})
     async def readyz() -> JSONResponse:
         svc = app.state.services
         if svc is None:
@@ -202,12 +212,18 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 "inference_queue_limit": svc.inference.limit}
         return JSONResponse(body, status_code=503 if saturated else 200)
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse,
+             responses={200: {"description": "Prometheus text exposition format"},
+                        # The refusal is JSON, as everywhere; given as a `model` it would be listed
+                        # under the route's own text/plain.
+                        503: {"description": "the models are still loading",
+                              "content": {"application/json": {"schema": ErrorOut.model_json_schema()}}}})
     async def metrics() -> Response:
         svc = ready_services()
         return PlainTextResponse(svc.metrics.exposition(), media_type="text/plain; version=0.0.4")
 
-    @app.post("/v1/ask", response_model=AskResponse, responses=REFUSALS)
+    @app.post("/v1/ask", response_model=AskResponse, responses={**REFUSALS, **refusals({
+        **BODY_REFUSALS, 413: f"{BODY_REFUSALS[413]}, or `text` longer than `limits.max_text_chars`"})})
     async def ask(body: AskRequest, admitted: Admission = Depends(admit_request)) -> dict[str, Any]:
         svc = ready_services()
         limit = settings.limits.max_text_chars

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from avatar_bridge import VISEME_FORMATS, mood_for, render
+from knowledge.api_models import BODY_REFUSALS, refusals
 
 from .admission import REFUSALS, admit_request
 from .tracks import assemble, wav_bytes
@@ -75,7 +76,11 @@ def _extra_engine(request: Request, name: str, language: str) -> Any:
         return engines[name]
 
 
-@router.post("/v1/tts", response_model=TTSResponse, responses=REFUSALS, dependencies=[Depends(admit_request)])
+@router.post("/v1/tts", response_model=TTSResponse, dependencies=[Depends(admit_request)],
+             responses={**REFUSALS, **refusals({
+                 **BODY_REFUSALS, 400: f"{BODY_REFUSALS[400]}; or no voice is loaded for the language, or `voice` "
+                                       "is unknown, of another language or cannot be loaded",
+                 422: "invalid body, or a text with nothing to say"})})
 async def tts(body: TTSRequest, request: Request) -> dict[str, Any]:
     from .services import ServerBusy
 

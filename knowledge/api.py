@@ -20,7 +20,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .api_models import (AuditOut, ChainOut, CandidateOut, CreateRequest, EntryOut, FeedbackOut, OperatingPointOut,
                          FeedbackRequest, ImportRequest, ImportResponse, LoginRequest, LoginResponse, Me,
-                         ReviewRequest, RollbackRequest, TestRequest, TestResponse, UpdateRequest, VersionOut)
+                         ReviewRequest, RollbackRequest, TestRequest, TestResponse, UpdateRequest, VersionOut,
+                         BODY_REFUSALS, refusals)
 from .entry import Entry, EntryError
 from .gaps import GapsReport
 from .scoring import DEFAULT_CONFIDENCE_THRESHOLD
@@ -34,6 +35,17 @@ feedback_router = APIRouter(tags=["customer feedback"])
 _bearer = HTTPBearer(auto_error=False, description="staff token from POST /v1/kb/login, or an API key")
 _STATUS: dict[type[StoreError], int] = {NotFound: 404, EntryExists: 409, StaleVersion: 409, InvalidState: 409,
                                         SelfApproval: 403, PermissionDenied: 403}
+
+# The refusals of the routes below, each named once; a route's `responses=` combines those it can
+# give, so the OpenAPI lists every status code a client may get (tests/test_api_schemathesis.py).
+STORE_CLOSED = {503: "the knowledge store is not open yet (the server is starting)"}
+SIGNED_IN = {401: "no staff credential, or an invalid, expired or revoked one", **STORE_CLOSED}
+ROLE = {403: "the staff member's role is below what this needs"}
+NO_ENTRY = {404: "no such entry, or no such version of it"}
+CONFLICT = {409: "the entry exists already, `base_version` is no longer its head, or the change is not in "
+                 "a state that allows this"}
+INVALID_ENTRY = {422: "invalid parameters, or an entry the contract refuses (the field and the reason)"}
+REVIEW = {403: "the role is below reviewer, or the reviewer wrote this change (another must decide)"}
 
 
 class _Window:
@@ -119,7 +131,9 @@ def _entry(body: Any) -> Entry:
     return Entry.from_dict(body.model_dump(exclude={"version"}))
 
 
-@router.post("/login", response_model=LoginResponse, summary="exchange name and password for a bearer token")
+@router.post("/login", response_model=LoginResponse, summary="exchange name and password for a bearer token",
+             responses=refusals({**BODY_REFUSALS, 401: "wrong name or password, or a disabled account",
+                                 429: "too many login attempts from this address", **STORE_CLOSED}))
 def login(body: LoginRequest, request: Request) -> LoginResponse:
     if not _limiter(request, "login", 10).allow(_client(request)):
         raise HTTPException(429, "too many login attempts; wait a minute")
@@ -131,19 +145,20 @@ def login(body: LoginRequest, request: Request) -> LoginResponse:
                          role=issued.staff.role.name)
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=refusals(SIGNED_IN))
 def logout(request: Request, staff: Staff = Viewer,
            creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Response:
     store_of(request).staff.revoke(creds.credentials if creds else "", by=staff.name)
     return Response(status_code=204)
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=refusals(SIGNED_IN))
 def me(staff: Staff = Viewer) -> Me:
     return Me(name=staff.name, role=staff.role.name)
 
 
-@router.get("/entries", response_model=list[EntryOut], summary="list or search entries (head version)")
+@router.get("/entries", response_model=list[EntryOut], summary="list or search entries (head version)",
+            responses=refusals(SIGNED_IN))
 def list_entries(request: Request, staff: Staff = Viewer, status: str | None = None, tag: str | None = None,
                  q: str | None = Query(None, description="substring of any field"),
                  limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[EntryOut]:
@@ -151,7 +166,7 @@ def list_entries(request: Request, staff: Staff = Viewer, status: str | None = N
     return [EntryOut.of(record, head) for record, head in rows]
 
 
-@router.get("/entries/{entry_id}", response_model=EntryOut)
+@router.get("/entries/{entry_id}", response_model=EntryOut, responses=refusals({**SIGNED_IN, **NO_ENTRY}))
 def get_entry(entry_id: str, request: Request, staff: Staff = Viewer) -> EntryOut:
     store = store_of(request)
     with _http_errors():
@@ -159,13 +174,15 @@ def get_entry(entry_id: str, request: Request, staff: Staff = Viewer) -> EntryOu
         return EntryOut.of(record, store.version(entry_id, record.head_version))
 
 
-@router.post("/entries", response_model=VersionOut, status_code=201, summary="create an entry (a draft)")
+@router.post("/entries", response_model=VersionOut, status_code=201, summary="create an entry (a draft)",
+             responses=refusals({**BODY_REFUSALS, **SIGNED_IN, **ROLE, **CONFLICT, **INVALID_ENTRY}))
 def create_entry(body: CreateRequest, request: Request, staff: Staff = Editor) -> VersionOut:
     with _http_errors():
         return VersionOut.of(store_of(request).create(_entry(body.entry), author=staff.name, submit=body.submit))
 
 
-@router.put("/entries/{entry_id}", response_model=VersionOut, summary="change an entry (a draft on base_version)")
+@router.put("/entries/{entry_id}", response_model=VersionOut, summary="change an entry (a draft on base_version)",
+            responses=refusals({**BODY_REFUSALS, **SIGNED_IN, **ROLE, **NO_ENTRY, **CONFLICT, **INVALID_ENTRY}))
 def update_entry(entry_id: str, body: UpdateRequest, request: Request, staff: Staff = Editor) -> VersionOut:
     if body.entry.id != entry_id:
         raise HTTPException(422, "entry.id differs from the id in the path")
@@ -174,7 +191,8 @@ def update_entry(entry_id: str, body: UpdateRequest, request: Request, staff: St
                                                       author=staff.name, submit=body.submit))
 
 
-@router.delete("/entries/{entry_id}", response_model=VersionOut, summary="request deletion (reviewed)")
+@router.delete("/entries/{entry_id}", response_model=VersionOut, summary="request deletion (reviewed)",
+               responses=refusals({**SIGNED_IN, **ROLE, **NO_ENTRY, **CONFLICT}))
 def delete_entry(entry_id: str, request: Request, base_version: int = Query(ge=1),
                  staff: Staff = Editor) -> VersionOut:
     with _http_errors():
@@ -182,45 +200,54 @@ def delete_entry(entry_id: str, request: Request, base_version: int = Query(ge=1
                                                               author=staff.name))
 
 
-@router.get("/entries/{entry_id}/history", response_model=list[VersionOut])
+@router.get("/entries/{entry_id}/history", response_model=list[VersionOut],
+            responses=refusals({**SIGNED_IN, **NO_ENTRY}))
 def history(entry_id: str, request: Request, staff: Staff = Viewer) -> list[VersionOut]:
     with _http_errors():
         return [VersionOut.of(v) for v in store_of(request).history(entry_id)]
 
 
-@router.post("/entries/{entry_id}/rollback", response_model=VersionOut, summary="propose an earlier version again")
+@router.post("/entries/{entry_id}/rollback", response_model=VersionOut, summary="propose an earlier version again",
+             responses=refusals({**BODY_REFUSALS, **SIGNED_IN, **ROLE, **NO_ENTRY, **CONFLICT}))
 def rollback(entry_id: str, body: RollbackRequest, request: Request, staff: Staff = Editor) -> VersionOut:
     with _http_errors():
         return VersionOut.of(store_of(request).rollback(entry_id, body.to_version, base_version=body.base_version,
                                                         author=staff.name))
 
 
-@router.get("/drafts", response_model=list[VersionOut], summary="open changes: drafts and pending reviews")
+@router.get("/drafts", response_model=list[VersionOut], summary="open changes: drafts and pending reviews",
+            responses=refusals(SIGNED_IN))
 def drafts(request: Request, staff: Staff = Viewer,
            state: Literal["draft", "pending"] | None = None) -> list[VersionOut]:
     return [VersionOut.of(v) for v in store_of(request).open_changes() if state in (None, v.state)]
 
 
-@router.post("/entries/{entry_id}/versions/{version}/submit", response_model=VersionOut)
+@router.post("/entries/{entry_id}/versions/{version}/submit", response_model=VersionOut,
+             responses=refusals({**SIGNED_IN, **ROLE, **NO_ENTRY, **CONFLICT}))
 def submit(entry_id: str, version: int, request: Request, staff: Staff = Editor) -> VersionOut:
     with _http_errors():
         return VersionOut.of(store_of(request).submit(entry_id, version, actor=staff.name))
 
 
 @router.post("/entries/{entry_id}/versions/{version}/approve", response_model=VersionOut,
-             summary="approve a pending change (not your own); it is served at once")
+             summary="approve a pending change (not your own); it is served at once",
+             responses=refusals({**BODY_REFUSALS, **SIGNED_IN, **REVIEW, **NO_ENTRY, **CONFLICT}))
 def approve(entry_id: str, version: int, body: ReviewRequest, request: Request, staff: Staff = Reviewer) -> VersionOut:
     with _http_errors():
         return VersionOut.of(store_of(request).approve(entry_id, version, reviewer=staff.name, comment=body.comment))
 
 
-@router.post("/entries/{entry_id}/versions/{version}/reject", response_model=VersionOut)
+@router.post("/entries/{entry_id}/versions/{version}/reject", response_model=VersionOut,
+             responses=refusals({**BODY_REFUSALS, **SIGNED_IN, **REVIEW, **NO_ENTRY, **CONFLICT}))
 def reject(entry_id: str, version: int, body: ReviewRequest, request: Request, staff: Staff = Reviewer) -> VersionOut:
     with _http_errors():
         return VersionOut.of(store_of(request).reject(entry_id, version, reviewer=staff.name, comment=body.comment))
 
 
-@router.post("/import", response_model=ImportResponse, summary="import JSONL or CSV, all or nothing")
+@router.post("/import", response_model=ImportResponse, summary="import JSONL or CSV, all or nothing",
+             responses=refusals({**BODY_REFUSALS, **SIGNED_IN,
+                                 403: "below editor, or publishing at once (`approve`) below admin",
+                                 422: "a row the contract refuses: every failing row, with its line and reason"}))
 def import_entries(body: ImportRequest, request: Request, staff: Staff = Editor) -> ImportResponse:
     if body.approve and staff.role < Role.admin:
         raise HTTPException(403, "publishing an import at once needs the admin role")
@@ -231,7 +258,9 @@ def import_entries(body: ImportRequest, request: Request, staff: Staff = Editor)
 
 
 @router.get("/export", summary="served entries as JSONL or CSV", response_class=Response,
-            responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}})
+            responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}},
+                       **refusals({**SIGNED_IN,
+                                   422: "invalid parameters, or a question CSV cannot hold (export JSONL)"})})
 def export(request: Request, format: Literal["jsonl", "csv"] = "jsonl", staff: Staff = Viewer) -> Response:
     with _http_errors():
         text = export_text(store_of(request).served_entries(), format)
@@ -240,7 +269,8 @@ def export(request: Request, format: Literal["jsonl", "csv"] = "jsonl", staff: S
                     headers={"Content-Disposition": f'attachment; filename="knowledge.{format}"'})
 
 
-@router.get("/audit", response_model=list[AuditOut], summary="query the audit log")
+@router.get("/audit", response_model=list[AuditOut], summary="query the audit log",
+            responses=refusals({**SIGNED_IN, **ROLE}))
 def audit_query(request: Request, staff: Staff = Reviewer, actor: str | None = None,
                 action: str | None = Query(None, description="exact, or a prefix ending in '.'"),
                 subject: str | None = None, since: str | None = None, until: str | None = None,
@@ -252,7 +282,8 @@ def audit_query(request: Request, staff: Staff = Reviewer, actor: str | None = N
     return [AuditOut.of(r) for r in records]
 
 
-@router.get("/audit/verify", response_model=ChainOut, summary="check the audit hash chain")
+@router.get("/audit/verify", response_model=ChainOut, summary="check the audit hash chain",
+            responses=refusals({**SIGNED_IN, **ROLE}))
 def audit_verify(request: Request, staff: Staff = Admin) -> ChainOut:
     return ChainOut(**store_of(request).audit.verify().__dict__)
 
@@ -262,7 +293,9 @@ def _threshold(request: Request) -> float:
     return float(getattr(settings, "handoff_threshold", DEFAULT_CONFIDENCE_THRESHOLD))
 
 
-@router.post("/test", response_model=TestResponse, summary="test a question against the served index")
+@router.post("/test", response_model=TestResponse, summary="test a question against the served index",
+             responses=refusals({**BODY_REFUSALS, **SIGNED_IN,
+                                 503: "the knowledge store or the models are not loaded yet"}))
 def test_question(body: TestRequest, request: Request, staff: Staff = Viewer) -> TestResponse:
     index, threshold = index_of(request), _threshold(request)
     found = index.search(body.question, k=body.k)
@@ -280,7 +313,8 @@ def test_question(body: TestRequest, request: Request, staff: Staff = Viewer) ->
                             for i, c in enumerate(found)])
 
 
-@router.get("/gaps", summary="questions handed off, low-confidence or marked unhelpful, grouped")
+@router.get("/gaps", summary="questions handed off, low-confidence or marked unhelpful, grouped",
+            responses=refusals(SIGNED_IN))
 def gaps(request: Request, staff: Staff = Viewer, since: str | None = None,
          threshold: float | None = Query(None, ge=0, le=1), limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:
     store = store_of(request)
@@ -289,7 +323,10 @@ def gaps(request: Request, staff: Staff = Viewer, since: str | None = None,
 
 
 @feedback_router.post("/v1/feedback", response_model=FeedbackOut, status_code=201,
-                      summary="a customer's verdict on an answer (anonymous, rate-limited per address)")
+                      summary="a customer's verdict on an answer (anonymous, rate-limited per address)",
+                      responses=refusals({**BODY_REFUSALS, 404: "no served answer has this `response_id`",
+                                          422: "invalid body, or neither `response_id` nor `question` given",
+                                          429: "too much feedback from this address", **STORE_CLOSED}))
 def feedback(body: FeedbackRequest, request: Request) -> FeedbackOut:
     if not _limiter(request, "feedback", 30).allow(_client(request)):
         raise HTTPException(429, "too much feedback from this address; wait a minute")

@@ -2,25 +2,63 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .audit import AuditRecord
+from .entry import (ID_PATTERN, LANGUAGES, MAX_ANSWER_CHARS, MAX_DISCLOSURE_CHARS, MAX_QUESTION_CHARS,
+                    MAX_QUESTIONS_PER_LANG, TAG_PATTERN)
 from .store import EntryRecord, Version
 
 
+class ErrorOut(BaseModel):
+    """The body of every refusal (FastAPI's own shape, which the staff console reads)."""
+
+    detail: str | dict[str, Any] | list[Any] = Field(description=(
+        "what was wrong: a sentence; for a rejected entry or import, an object with the field, reason "
+        "or the failing rows; for invalid parameters, the list of them with where and why"))
+
+
+def refusals(described: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """A route's `responses=`: each status code it may refuse with, what it means there, and the
+    body, so the OpenAPI lists every answer a client can get (tests/test_api_schemathesis.py)."""
+    return {code: {"description": text, "model": ErrorOut} for code, text in sorted(described.items())}
+
+
+# What any route that reads a JSON body may answer before looking at it: FastAPI's 400 (not 422,
+# as for malformed JSON) for bytes that are not UTF-8, and the 413 of `assistant.body_limit`.
+BODY_REFUSALS = {400: "the body is not text (JSON must be UTF-8)",
+                 413: "the body is larger than the route's limit (`limits.max_body_bytes`, "
+                      "`max_staff_body_bytes`, `max_import_bytes`)"}
+
+
+def _text(limit: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": limit, "pattern": r"\S"}
+
+
+def _by_language(value: dict[str, Any]) -> dict[str, Any]:
+    return {"propertyNames": {"enum": list(LANGUAGES)}, "additionalProperties": value}
+
+
 class EntryIn(BaseModel):
-    """One entry in the JSONL contract's shape; validated again by `Entry.from_dict`."""
+    """One entry in the JSONL contract's shape; validated by `Entry.from_dict` (a 422 naming the
+    field and the reason). Its rules are also in the schema (`json_schema_extra`, not enforced
+    here, so the 422 keeps that shape), for clients and for generated tests to see them."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
         "id": "lost-card", "questions": {"zh": ["银行卡丢了怎么办"], "en": ["I lost my card"]},
         "answer": {"zh": "请立即致电…挂失。", "en": "Please call … to report it."}, "tags": ["cards"]}})
-    id: str
-    questions: dict[str, list[str]]
-    answer: dict[str, str]
-    disclosure: dict[str, str] = Field(default_factory=dict)
-    tags: list[str] = Field(default_factory=list)
+    id: str = Field(json_schema_extra={"pattern": f"^{ID_PATTERN}$"})
+    questions: dict[str, list[str]] = Field(json_schema_extra={"minProperties": 1, **_by_language({
+        "type": "array", "items": _text(MAX_QUESTION_CHARS), "maxItems": MAX_QUESTIONS_PER_LANG,
+        "uniqueItems": True})})
+    answer: dict[str, str] = Field(json_schema_extra={"minProperties": 1, **_by_language(_text(MAX_ANSWER_CHARS))})
+    disclosure: dict[str, str] = Field(default_factory=dict, json_schema_extra=_by_language(
+        _text(MAX_DISCLOSURE_CHARS)))
+    tags: list[str] = Field(default_factory=list, json_schema_extra={
+        "items": {"type": "string", "pattern": f"^{TAG_PATTERN}$"}, "uniqueItems": True})
     version: int | None = Field(None, description="ignored: the store assigns versions")
 
 

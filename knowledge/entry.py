@@ -16,8 +16,10 @@ from typing import Any
 
 LANGUAGES: tuple[str, ...] = ("zh", "en")
 
-_ID_RE = re.compile(r"[a-z0-9-]{1,64}")
-_TAG_RE = re.compile(r"[a-z0-9-]{1,32}")
+ID_PATTERN = r"[a-z0-9-]{1,64}"   # an entry id, whole (also in the staff API's schema)
+TAG_PATTERN = r"[a-z0-9-]{1,32}"
+_ID_RE = re.compile(ID_PATTERN)
+_TAG_RE = re.compile(TAG_PATTERN)
 MAX_ANSWER_CHARS = 2000
 MAX_DISCLOSURE_CHARS = 500
 MAX_QUESTION_CHARS = 300

@@ -26,9 +26,10 @@ from .db import Connection, Database, IntegrityViolation
 SESSION_PREFIX = "dts_"
 API_KEY_PREFIX = "dtkey_"
 SESSION_TTL_S = 8 * 3600  # one working shift
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"   # a staff name (also in the staff API's schema)
+_NAME = re.compile(NAME_PATTERN)
 _SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
-_MIN_PASSWORD = 12
+MIN_PASSWORD = 12
 
 
 class Role(IntEnum):
@@ -134,8 +135,8 @@ class StaffDirectory:
             raise StaffError("staff name: 1-64 of a-z 0-9 _ . -, starting with a letter or digit; not 'system'")
         role = role if isinstance(role, Role) else Role.parse(role)
         password = password or secrets.token_urlsafe(18)
-        if len(password) < _MIN_PASSWORD:
-            raise StaffError(f"password shorter than {_MIN_PASSWORD} characters")
+        if len(password) < MIN_PASSWORD:
+            raise StaffError(f"password shorter than {MIN_PASSWORD} characters")
         now, stretched = time.time(), hash_password(password)  # slow: not while holding the writer lock
         try:
             with self.db.write() as con:

@@ -18,10 +18,16 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from .api import Admin, store_of
-from .staff import Role, Staff, StaffConflict, StaffError, UnknownStaff
+from .api import ROLE, SIGNED_IN, Admin, store_of
+from .api_models import BODY_REFUSALS, refusals
+from .staff import MIN_PASSWORD, NAME_PATTERN, Role, Staff, StaffConflict, StaffError, UnknownStaff
 
-router = APIRouter(prefix="/v1/kb/staff", tags=["staff accounts (admin)"])
+# Every route here is an admin's: each may refuse a caller like this.
+router = APIRouter(prefix="/v1/kb/staff", tags=["staff accounts (admin)"], responses=refusals({**SIGNED_IN, **ROLE}))
+NO_STAFF = {404: "no staff account of that name"}
+STATE = {409: "the accounts' state forbids it: disabling yourself, demoting or disabling the last active "
+              "admin, a name already taken, an account already (or not) disabled, a key for a disabled one"}
+INVALID = {422: "invalid parameters, or a name or password the rules refuse"}
 RoleName = Literal["viewer", "editor", "reviewer", "admin"]
 
 
@@ -37,9 +43,12 @@ class StaffOut(BaseModel):
 
 
 class CreateStaffRequest(BaseModel):
-    name: str = Field(description="1-64 of a-z 0-9 _ . -, starting with a letter or digit")
+    # The rules are `Staff.add`'s (a 422 with its sentence); in the schema for clients and generated tests.
+    name: str = Field(description="1-64 of a-z 0-9 _ . -, starting with a letter or digit",
+                      json_schema_extra={"pattern": NAME_PATTERN})
     role: RoleName
-    password: str | None = Field(None, description="at least 12 characters; omitted: one is generated")
+    password: str | None = Field(None, description=f"at least {MIN_PASSWORD} characters; omitted: one is generated",
+                                 json_schema_extra={"minLength": MIN_PASSWORD})
 
 
 class CreatedStaff(StaffOut):
@@ -88,13 +97,14 @@ def list_staff(request: Request, admin: Staff = Admin) -> list[StaffOut]:
     return [StaffOut.of(s) for s in store_of(request).staff.list()]
 
 
-@router.get("/{name}", response_model=StaffOut)
+@router.get("/{name}", response_model=StaffOut, responses=refusals(NO_STAFF))
 def get_staff(name: str, request: Request, admin: Staff = Admin) -> StaffOut:
     with _staff_errors():
         return StaffOut.of(store_of(request).staff.get(name))
 
 
-@router.post("", response_model=CreatedStaff, status_code=201, summary="create an account")
+@router.post("", response_model=CreatedStaff, status_code=201, summary="create an account",
+             responses=refusals({**BODY_REFUSALS, **STATE, **INVALID}))
 def create_staff(body: CreateStaffRequest, request: Request, admin: Staff = Admin) -> CreatedStaff:
     with _staff_errors():
         staff, password = store_of(request).staff.add(body.name, Role[body.role], by=admin.name,
@@ -102,31 +112,36 @@ def create_staff(body: CreateStaffRequest, request: Request, admin: Staff = Admi
     return CreatedStaff(**StaffOut.of(staff).model_dump(), password=None if body.password else password)
 
 
-@router.put("/{name}/role", response_model=StaffOut, summary="change a role (effective on the next request)")
+@router.put("/{name}/role", response_model=StaffOut, summary="change a role (effective on the next request)",
+            responses=refusals({**BODY_REFUSALS, **NO_STAFF, **STATE}))
 def change_role(name: str, body: RoleRequest, request: Request, admin: Staff = Admin) -> StaffOut:
     with _staff_errors():
         return StaffOut.of(store_of(request).staff.set_role(name, Role[body.role], by=admin.name))
 
 
-@router.post("/{name}/disable", response_model=StaffOut, summary="disable an account and revoke its credentials")
+@router.post("/{name}/disable", response_model=StaffOut, summary="disable an account and revoke its credentials",
+             responses=refusals({**NO_STAFF, **STATE}))
 def disable_staff(name: str, request: Request, admin: Staff = Admin) -> StaffOut:
     with _staff_errors():
         return StaffOut.of(store_of(request).staff.disable(name, by=admin.name))
 
 
-@router.post("/{name}/enable", response_model=StaffOut, summary="let a disabled account log in again")
+@router.post("/{name}/enable", response_model=StaffOut, summary="let a disabled account log in again",
+             responses=refusals({**NO_STAFF, **STATE}))
 def enable_staff(name: str, request: Request, admin: Staff = Admin) -> StaffOut:
     with _staff_errors():
         return StaffOut.of(store_of(request).staff.enable(name, by=admin.name))
 
 
-@router.post("/{name}/revoke", response_model=Revoked, summary="revoke a member's session tokens and/or API keys")
+@router.post("/{name}/revoke", response_model=Revoked, summary="revoke a member's session tokens and/or API keys",
+             responses=refusals({**BODY_REFUSALS, **NO_STAFF}))
 def revoke_credentials(name: str, body: RevokeRequest, request: Request, admin: Staff = Admin) -> Revoked:
     with _staff_errors():
         return Revoked(name=name, revoked=store_of(request).staff.revoke_all(name, by=admin.name, kind=body.kind))
 
 
-@router.post("/{name}/api-keys", response_model=ApiKeyOut, status_code=201, summary="issue an API key (shown once)")
+@router.post("/{name}/api-keys", response_model=ApiKeyOut, status_code=201, summary="issue an API key (shown once)",
+             responses=refusals({**BODY_REFUSALS, **NO_STAFF, **STATE}))
 def create_api_key(name: str, body: ApiKeyRequest, request: Request, admin: Staff = Admin) -> ApiKeyOut:
     with _staff_errors():
         issued = store_of(request).staff.add_api_key(name, by=admin.name, label=body.label, ttl_s=body.ttl_s)
