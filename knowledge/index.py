@@ -215,7 +215,12 @@ class KnowledgeIndex:
         self._stores = [QuestionVectors(self.path, embedder, collection)]
         if english_embedder is not None:
             self._stores.append(QuestionVectors(self.path, english_embedder, collection, languages=("en",)))
+        # Two locks. `_lock` guards the in-memory state a search reads, and is held only to read
+        # or swap it, never while a model runs. `_writing` serialises the writers (build, upsert,
+        # remove) across their slow part (embedding, Chroma's writes), so their changes to the
+        # Chroma store and to the in-memory state are applied in one order.
         self._lock = threading.RLock()
+        self._writing = threading.RLock()
         self._entries: dict[str, Entry] = {}
         self._fingerprints: dict[str, str] = {}
         # Example vectors and texts per entry, one dict per store (same order as `_stores`).
@@ -257,65 +262,86 @@ class KnowledgeIndex:
         Cheap when nothing changed: if the stored collection's fingerprint (entry
         ids, versions, example questions, embedder, schema) matches, no vector is
         computed. Otherwise only new or changed entries are embedded. `force`
-        drops the collection and embeds everything from scratch.
+        drops the collection and embeds everything from scratch. Searches go on
+        against the previous entries until the new ones are in place.
         """
         entries = list(entries)
         ids = [e.id for e in entries]
         if len(set(ids)) != len(ids):
             twice = sorted({i for i in ids if ids.count(i) > 1})
             raise ValueError(f"duplicate entry ids: {', '.join(twice)}")
-        with self._lock:
-            self._entries = {e.id: e for e in entries}
-            self._fingerprints = {e.id: entry_fingerprint(e) for e in entries}
-            self._lexical = LexicalIndex()
-            for e in entries:
-                self._lexical.set_documents(e.id, _questions(e))
-            self._corrector = HomophoneCorrector(_zh_texts(entries))
+        fingerprints = {e.id: entry_fingerprint(e) for e in entries}
+        lexical = LexicalIndex()
+        for e in entries:
+            lexical.set_documents(e.id, _questions(e))
+        corrector = HomophoneCorrector(_zh_texts(entries))
+        with self._writing:
+            # Embedding and Chroma's writes happen before the swap, outside `_lock`: searches
+            # read only the in-memory copy, so a reindex does not stall them.
             reused, embedded, removed = True, 0, 0
-            for i, store in enumerate(self._stores):
+            examples: list[dict[str, Examples]] = []
+            for store in self._stores:
                 if force:
                     store.drop()
-                if not store.matches(self._fingerprints, sum(len(store.rows(e)) for e in entries)):
+                if not store.matches(fingerprints, sum(len(store.rows(e)) for e in entries)):
                     reused = False
                     added, dropped = store.sync(entries)
-                    store.mark(self._fingerprints)
+                    store.mark(fingerprints)
                     embedded, removed = embedded + added, max(removed, dropped)
-                self._examples[i] = store.examples()
-            self._changed()
+                examples.append(store.examples())
+            with self._lock:
+                self._entries = {e.id: e for e in entries}
+                self._fingerprints = fingerprints
+                self._lexical, self._corrector, self._examples = lexical, corrector, examples
+                self._changed()
         self._notify()
         return BuildReport(reused, embedded, removed, len(entries))
 
     def upsert(self, entry: Entry) -> None:
-        """Add or replace one entry (its vectors are recomputed)."""
-        with self._lock:
-            self._entries[entry.id] = entry
-            self._fingerprints[entry.id] = entry_fingerprint(entry)
-            for i, store in enumerate(self._stores):
+        """Add or replace one entry (its vectors are recomputed). Searches are not held up by
+        the embedding: they go on against the entry's previous version until the swap."""
+        if not isinstance(entry, Entry):
+            raise TypeError(f"upsert takes an Entry, not {type(entry).__name__}")
+        with self._writing:
+            # The model runs under the writers' lock only: two upserts of one entry take turns,
+            # so the later one's entry and its own vectors are what stays.
+            embedded = [store.embed([entry]) for store in self._stores]
+            fingerprints = {**self._fingerprints, entry.id: entry_fingerprint(entry)}
+            found = []
+            for store, rows in zip(self._stores, embedded):
                 store.delete(entry.id)
-                store.add([entry])
-                store.mark(self._fingerprints)
-                self._examples[i].pop(entry.id, None)
-                self._examples[i].update(store.examples(entry.id))
-            self._lexical.set_documents(entry.id, _questions(entry))
-            # Add-only: words of a replaced version stay known, which at worst keeps
-            # a spelling from being "corrected"; `build` starts the vocabulary afresh.
-            self._corrector.add_texts(_zh_texts([entry]))
-            self._changed()
+                store.write(rows)
+                store.mark(fingerprints)
+                found.append(store.examples(entry.id))
+            with self._lock:
+                self._entries[entry.id] = entry
+                self._fingerprints = fingerprints
+                for examples, new in zip(self._examples, found):
+                    examples.pop(entry.id, None)
+                    examples.update(new)
+                self._lexical.set_documents(entry.id, _questions(entry))
+                # Add-only: words of a replaced version stay known, which at worst keeps
+                # a spelling from being "corrected"; `build` starts the vocabulary afresh.
+                self._corrector.add_texts(_zh_texts([entry]))
+                self._changed()
         self._notify()
 
     def remove(self, entry_id: str) -> bool:
         """Remove an entry; False when it was not in the index."""
-        with self._lock:
-            old = self._entries.pop(entry_id, None)
-            if old is None:
+        with self._writing:
+            if entry_id not in self._entries:
                 return False
-            self._fingerprints.pop(entry_id, None)
-            for i, store in enumerate(self._stores):
+            fingerprints = {k: v for k, v in self._fingerprints.items() if k != entry_id}
+            for store in self._stores:
                 store.delete(entry_id)
-                store.mark(self._fingerprints)
-                self._examples[i].pop(entry_id, None)
-            self._lexical.remove(entry_id)
-            self._changed()
+                store.mark(fingerprints)
+            with self._lock:
+                del self._entries[entry_id]
+                self._fingerprints = fingerprints
+                for examples in self._examples:
+                    examples.pop(entry_id, None)
+                self._lexical.remove(entry_id)
+                self._changed()
         self._notify()
         return True
 

@@ -67,6 +67,15 @@ class Examples(NamedTuple):
     texts: tuple[str, ...]
 
 
+class Embedded(NamedTuple):
+    """Example questions embedded by `QuestionVectors.embed`, ready for `write`: one
+    (entry, lang, index, text) row per vector, and the name of the model that made them."""
+
+    embedder: str
+    rows: tuple[tuple[Entry, str, int, str], ...]
+    vectors: np.ndarray
+
+
 class QuestionVectors:
     """Example-question vectors of entries in a Chroma PersistentClient folder."""
 
@@ -132,15 +141,30 @@ class QuestionVectors:
         """(lang, index, text) of the entry's example questions this store holds."""
         return [row for row in entry.example_questions() if self.languages is None or row[0] in self.languages]
 
-    def add(self, entries: Iterable[Entry]) -> int:
+    def embed(self, entries: Iterable[Entry]) -> Embedded:
+        """The entries' example questions (those this store holds) with their vectors, not yet
+        stored: the model runs here, so a caller can embed without holding any lock and `write`
+        the result later (`KnowledgeIndex.upsert`)."""
         rows = [(e, lang, i, q) for e in entries for lang, i, q in self.rows(e)]
         if not rows:
-            return 0
+            return Embedded(self.embedder.name, (), np.zeros((0, self.embedder.dim), np.float32))
         # Stored questions are embedded as *queries*: matching a question to a
         # question is the symmetric case, for which e5 wants one prefix on both sides.
         texts = [q for *_, q in rows]
         vectors = np.concatenate([self.embedder.embed_queries(texts[s:s + _EMBED_BATCH])
                                   for s in range(0, len(texts), _EMBED_BATCH)])
+        return Embedded(self.embedder.name, tuple(rows), vectors)
+
+    def write(self, embedded: Embedded) -> int:
+        """Store rows made by `embed` (runs no model); returns how many."""
+        if embedded.embedder != self.embedder.name:
+            # Vectors of another model live in another space: mixed in, they would be searched
+            # as if comparable and match nothing reliably.
+            raise ValueError(f"vectors made by {embedded.embedder!r} cannot be stored with {self.embedder.name!r}")
+        if embedded.vectors.shape != (len(embedded.rows), self.embedder.dim):
+            raise ValueError(f"{len(embedded.rows)} rows of dimension {self.embedder.dim} expected, "
+                             f"vectors of shape {embedded.vectors.shape} given")
+        rows, vectors = embedded.rows, embedded.vectors
         batch = max(1, min(1000, self._client.get_max_batch_size()))
         for start in range(0, len(rows), batch):
             part = rows[start:start + batch]
@@ -151,6 +175,10 @@ class QuestionVectors:
                 metadatas=[{"entry_id": e.id, "lang": lang, "version": e.version,
                             "entry_fp": entry_fingerprint(e)} for e, lang, i, _ in part])
         return len(rows)
+
+    def add(self, entries: Iterable[Entry]) -> int:
+        """Embed and store the entries' example questions; returns how many."""
+        return self.write(self.embed(entries))
 
     def delete(self, entry_id: str) -> None:
         self._collection.delete(where={"entry_id": entry_id})
