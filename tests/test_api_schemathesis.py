@@ -29,8 +29,8 @@ from tests.fakes import FAKE_KB, fake_services
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 CONFIG = schemathesis.Config.from_dict({
     "seed": 20261203,
-    # 30 generated requests per operation and phase (valid and invalid): about 40 s for every
-    # route on the 2-core CI machine.
+    # 30 generated requests per operation and phase (valid and invalid): about 30 s for every
+    # route on a 2-core machine.
     "generation": {"max-examples": 30, "deterministic": True, "database": "none"},
 })
 
