@@ -65,7 +65,7 @@ class Clarify(BaseModel):
     enabled: bool = Field(True, description="ask which entry is meant instead of guessing or handing off")
     max_options: int = Field(3, ge=2, le=3, description="most entries one clarifying question names")
     group_threshold: float = Field(0.45, ge=0, le=1, description="confidence that the right entry is among the options needed to ask")
-    tie_margin: float = Field(0.0025, ge=0, description="a confident top entry this close to its runner-up is a tie: ask")
+    tie_margin: float = Field(0.0, ge=0, description="a confident top entry this close to its runner-up is a tie: ask (0 = never ask instead of a confident answer)")
     choice_margin: float = Field(0.005, ge=0, description="lead a phrase needs over the other options to pick one")
     choice_reach: float = Field(0.02, ge=0, description="how far below the turn's best reading in the whole index a picked option may score")
 

@@ -81,9 +81,12 @@ def settings(tmp_path_factory, prepared_models):
     data = tmp_path_factory.mktemp("teller-data")
     # Every test connects from 127.0.0.1, so the anonymous rate limits are lifted here and tested
     # on their own apps in test_http_api and test_http_admission.
+    # Self-calibration off: tests all over the suite edit this one shared knowledge base, and each
+    # edit would refit the scoring under the next test's feet (the demo, once changed, is a bank's
+    # own base). Self-calibration is tested on its own in tests/knowledge/test_selfcal.py.
     return Settings(data_dir=data, model_dir=prepared_models, allowed_origins=["http://localhost:8000"],
                     limits={"anon_sessions_per_minute": 10_000, "anon_requests_per_minute": 10_000},
-                    presynthesize=False)
+                    presynthesize=False, self_calibration={"enabled": False})
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,7 @@ def test_embedder_contract(embedder):
     assert np.allclose(np.linalg.norm(np.vstack([q, p]), axis=1), 1.0, atol=1e-4)
     assert embedder.embed_queries([]).shape == (0, 384)
     assert float(q[0] @ q[1]) > 0.8  # multilingual: the same question across languages
-    assert set(EMBEDDERS) == {"e5-small", "minilm"}  # minilm: tests/knowledge/test_embedders_transformers.py
+    assert set(EMBEDDERS) == {"e5-small", "minilm", "minilm-int8"}  # minilm: tests/knowledge/test_embedders_transformers.py; minilm-int8: test_selfcal.py
     with pytest.raises(KeyError, match="unknown embedder"):
         load_embedder("nope")
 

@@ -14,8 +14,9 @@ SOURCE_IS = "(id) => document.getElementById('answer-source').dataset.entry === 
 # Ambiguous questions of the demo KB, the first the served index asks about is used (the choice
 # depends on the index's confidence, which the server may have refitted on the knowledge base).
 AMBIGUOUS = {
-    "en": ["What documents do I need?", "How do I get a card?", "Can I exchange some currency here?",
-           "What's the rate?"],
+    # Questions that read as two or three entries at once (the first few are asked until one is).
+    "en": ["I need help with my password", "Card problem", "I want to cancel", "What documents do I need?",
+           "How do I get a card?", "Can I exchange some currency here?", "What's the rate?"],
     "zh": ["我想办外币业务", "密码不对怎么办", "怎么办卡", "要带什么材料"],
 }
 BUTTONS = "#choice-list button.suggestion"
