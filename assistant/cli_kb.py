@@ -111,6 +111,7 @@ def _read_text(path: str) -> str:
 def _eval_index(args: argparse.Namespace, settings: Settings, tmp: str):
     """The served index, opened as the server opens it, or `--kb FILE` built into `tmp`."""
     from knowledge import demo_kb_path, load_jsonl
+    from knowledge.selfcal import describe_scoring
 
     from .loading import open_index, self_calibrate
 
@@ -123,15 +124,8 @@ def _eval_index(args: argparse.Namespace, settings: Settings, tmp: str):
         index = open_index(settings)
         sync(_store(settings), index, seed_file=settings.knowledge_file or demo_kb_path())
     self_calibrate(settings, index, follow=False)   # as the server would serve it
+    print(f"scoring: {describe_scoring(index)}")
     return index
-
-
-def scoring_summary(index) -> str:
-    """Which scoring the index serves with, and (self-calibrated) what its threshold means."""
-    point = getattr(index, "operating_point", None)
-    if point is not None:
-        return f"self-calibrated on the knowledge base's own example questions: {point.summary()}"
-    return "fitted offline (knowledge.scoring defaults, or the settings' [scoring])"
 
 
 def _pct(value: float | None) -> str:
@@ -182,11 +176,8 @@ def cmd_kb_eval(args: argparse.Namespace) -> int:
         return _fail(f"--threshold must be between 0 and 1, got {threshold}")
     if args.file.endswith(".jsonl"):
         return _eval_dialogues(args, settings, threshold)
-    def run(index, queries):
-        print(f"scoring: {scoring_summary(index)}")
-        return evaluate(index, queries, threshold, clarify=_clarifier(settings, index, threshold))
-
-    outcomes = _evaluate_file(args, settings, parse_queries, run)
+    outcomes = _evaluate_file(args, settings, parse_queries, lambda index, queries: evaluate(
+        index, queries, threshold, clarify=_clarifier(settings, index, threshold)))
     if isinstance(outcomes, int):
         return outcomes
     result = figures(outcomes, threshold)

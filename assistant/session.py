@@ -327,9 +327,8 @@ class Session:
             await self._end_turn(detector.end_turn())
 
     def _speculation_settles(self) -> bool:
-        endpointing = self.settings.endpointing
-        return self.answerer.settles_turn(self.speculation, confident=endpointing.confident,
-                                          unfinished_below=endpointing.unfinished_below)
+        e = self.settings.endpointing
+        return self.answerer.settles_turn(self.speculation, confident=e.confident, unfinished_below=e.unfinished_below)
 
     def _discard_speculation(self, fate: str | None) -> None:
         spec, self.speculation = self.speculation, None

@@ -76,11 +76,15 @@ def with_mark(text: str, lang: str) -> str:
     return text + ("?" if lang == "en" else "？")
 
 
+def to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
+    g = gcd(int(rate), RATE)
+    return resample_poly(audio, RATE // g, int(rate) // g).astype(np.float32)
+
+
 def synthesize_16k(services, text: str, lang: str) -> np.ndarray:
     engine = services.speaker.engines[lang]
     audio = np.concatenate([seg.audio.astype(np.float32) / 32768.0 for seg in engine.synthesize(text)])
-    g = gcd(int(engine.sample_rate), RATE)
-    return resample_poly(audio, RATE // g, int(engine.sample_rate) // g).astype(np.float32)
+    return to_16k(audio, engine.sample_rate)
 
 
 def trim(audio: np.ndarray, lead: bool = True) -> np.ndarray:
@@ -101,8 +105,7 @@ def espeak_16k(text: str, lang: str) -> np.ndarray:
     with tempfile.NamedTemporaryFile(suffix=".wav") as wav:
         subprocess.run(["espeak-ng", "-v", "cmn" if lang == "zh" else "en-us", "-w", wav.name, text], check=True)
         audio, rate = sf.read(wav.name, dtype="float32")
-    g = gcd(int(rate), RATE)
-    return resample_poly(audio, RATE // g, int(rate) // g).astype(np.float32)
+    return to_16k(audio, rate)
 
 
 def build_turn_end_questions(services, half: str) -> list[Question]:

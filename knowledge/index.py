@@ -16,14 +16,16 @@ every example vector, a sparse BM25 product, the classifier's two products) over
 snapshot of the index that is rebuilt on the first search after a change, so a
 bulk load of many entries pays for one rebuild, not one per entry. Chroma is not
 queried on the search path: an exact product over the in-memory vectors is both
-faster than its HNSW query and gives every entry its true best cosine.
+faster than its HNSW query and gives every entry its true best cosine. The snapshot
+and the per-query arithmetic live in `knowledge.snapshot`; an optional second, English-only
+embedder gets a space of its own there (`english_embedder`, weighted by self-calibration).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from .entry import Entry
 from .homophones import HomophoneCorrector
 from .lexical import LexicalIndex, LexicalSnapshot
 from .scoring import DEFAULT_PARAMS, ScoringParams
+from .snapshot import Channels, Snapshot, Space, channels_of, without
 from .terms import prompt_terms
 from .vectors import Examples, QuestionVectors, entry_fingerprint
 
@@ -62,88 +65,6 @@ class BuildReport:
     entries: int   # entries in the index after the build
 
 
-@dataclass(frozen=True)
-class _Space:
-    """One embedder's example vectors of some entries, ready for one product with a query."""
-
-    positions: np.ndarray           # the snapshot position of each entry here, in row order
-    examples: np.ndarray            # float32, every example vector normalised, grouped by entry
-    bounds: np.ndarray              # the k-th entry's rows are examples[bounds[k]:bounds[k + 1]]
-    centroid_share: np.ndarray      # per row: its length over the length of its entry's row sum
-    texts: tuple[str, ...]          # the example question of each row
-
-    @staticmethod
-    def of(found: Mapping[str, Examples], position: Mapping[str, int], dim: int) -> _Space:
-        keys = [key for key in position if key in found and len(found[key].vectors)]
-        parts = [found[key].vectors for key in keys]
-        counts = np.array([len(x) for x in parts], np.int64)
-        bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        empty = np.zeros((0, dim), np.float32)
-        vectors = np.concatenate(parts).astype(np.float32, copy=True) if parts else empty
-        lengths = np.maximum(np.sqrt(np.einsum("ij,ij->i", vectors, vectors)), 1e-12)
-        # The centroid (normalised mean) of an entry's rows x_i gives the query q the
-        # cosine sum_i (x_i . q) / |sum_i x_i| = sum_i share_i * (unit_i . q): the
-        # product with the unit rows serves the centroid channel as well. (Per-entry
-        # sums, not a 2-D reduceat: that one is ~10x slower at 30,000 rows.)
-        sums = np.stack([x.sum(0) for x in parts]) if parts else empty
-        share = lengths / np.repeat(np.maximum(np.linalg.norm(sums, axis=1), 1e-12), counts)
-        vectors /= lengths[:, None]
-        return _Space(np.array([position[key] for key in keys], np.int64), vectors, bounds,
-                      share.astype(np.float32), tuple(t for key in keys for t in found[key].texts))
-
-    def scores(self, unit: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(best-example cosine, centroid cosine, cosine to every row) for a unit query; the
-        two per-entry arrays have `size` slots, NaN for entries with no row here."""
-        similarities = self.examples @ unit
-        best, centroid = np.full(size, np.nan), np.full(size, np.nan)
-        if len(self.positions):
-            starts = self.bounds[:-1]
-            best[self.positions] = np.maximum.reduceat(similarities, starts)
-            centroid[self.positions] = np.add.reduceat(similarities * self.centroid_share, starts)
-        return best, centroid, similarities
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """What a search needs, immutable, so a search can use it outside the lock."""
-
-    entries: tuple[Entry, ...]      # in index order; every per-entry array follows it
-    position: dict[str, int]
-    space: _Space                   # the main embedder's vectors: every entry has rows
-    english: _Space | None          # the English embedder's, of entries with English examples
-    lexical: LexicalSnapshot
-    lexical_rows: np.ndarray        # index position of each key of `lexical`, or -1
-    classifier: EntryClassifier | None = None  # fitted when its weight is first non-zero
-
-
-@dataclass(frozen=True)
-class Channels:
-    """One query's score on every channel for every entry (arrays follow `entries`)."""
-
-    query_text: str                  # the query as searched (see `normalise_query`)
-    entries: tuple[Entry, ...]
-    best_example: np.ndarray         # cosine to the closest example question
-    centroid: np.ndarray             # cosine to the mean example
-    lexical: np.ndarray              # BM25 in [0, 1]
-    classifier: np.ndarray | None    # None when not computed
-    english: tuple[np.ndarray, np.ndarray] | None  # the English model's (best, centroid), NaN
-    #                                                for entries without English examples; None
-    #                                                when not computed (a Chinese query, or no model)
-    _similarities: np.ndarray        # cosine to every example, rows as in the snapshot
-    _bounds: np.ndarray
-    _texts: tuple[str, ...]
-
-    def fused(self, params: ScoringParams) -> np.ndarray:
-        learned = self.classifier if self.classifier is not None and params.classifier_weight else 0.0
-        english = self.english if params.english_weight else None
-        return params.fuse(self.best_example, self.centroid, self.lexical, learned, english)
-
-    def matched(self, pos: int) -> str:
-        """The example question of entry `pos` closest to the query (its `best_example`)."""
-        start, end = self._bounds[pos], self._bounds[pos + 1]
-        return self._texts[start + int(np.argmax(self._similarities[start:end]))]
-
-
 def _top(fused: np.ndarray, k: int) -> np.ndarray:
     """Positions of the k highest scores, best first, ties in index order (as a
     stable sort of all scores would give) without sorting them all."""
@@ -160,33 +81,6 @@ def _zh_texts(entries: Iterable[Entry]) -> list[str]:
 
 def _questions(entry: Entry) -> list[str]:
     return [q for _, _, q in entry.example_questions()]
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    vector = np.asarray(vector, np.float32)
-    return vector / max(float(np.linalg.norm(vector)), 1e-12)
-
-
-def _without(examples: Examples, key: str, held: Collection[tuple[str, str]]) -> Examples:
-    keep = [i for i, text in enumerate(examples.texts) if (key, text) not in held]
-    return Examples(examples.vectors[keep], tuple(examples.texts[i] for i in keep))
-
-
-def _channels(snap: _Snapshot, query_text: str, query: np.ndarray, english: np.ndarray | None,
-              lexical_scores: np.ndarray, use_classifier: bool) -> Channels:
-    """A query's channels over one snapshot, from its vectors (`english`: the English model's
-    vector, or None) and its lexical scores in the order of `snap.lexical.keys`."""
-    size = len(snap.entries)
-    best, centroid, similarities = snap.space.scores(_unit(query), size)
-    second = None
-    if english is not None and snap.english is not None:
-        second = snap.english.scores(_unit(english), size)[:2]
-    lex = np.zeros(size)
-    known = snap.lexical_rows >= 0
-    lex[snap.lexical_rows[known]] = lexical_scores[known]
-    learned = snap.classifier.scores(query) if use_classifier and snap.classifier is not None else None
-    return Channels(query_text, snap.entries, best, centroid, lex, learned, second,
-                    similarities, snap.space.bounds, snap.space.texts)
 
 
 class KnowledgeIndex:
@@ -225,7 +119,7 @@ class KnowledgeIndex:
         self._fingerprints: dict[str, str] = {}
         # Example vectors and texts per entry, one dict per store (same order as `_stores`).
         self._examples: list[dict[str, Examples]] = [{} for _ in self._stores]
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: Snapshot | None = None
         self._lexical = LexicalIndex()
         self._corrector = HomophoneCorrector()
         self._listeners: list[Callable[[], None]] = []
@@ -366,7 +260,7 @@ class KnowledgeIndex:
         """The query as searched: whitespace trimmed, KB homophones restored."""
         return self._corrector.correct(text.strip())
 
-    def _current(self, with_classifier: bool) -> _Snapshot:
+    def _current(self, with_classifier: bool) -> Snapshot:
         # Called under the lock.
         snap = self._snapshot
         if snap is None:
@@ -375,15 +269,15 @@ class KnowledgeIndex:
             snap = self._snapshot = self._with_classifier(snap, self._examples[0])
         return snap
 
-    def _snapshot_of(self, examples: list[dict[str, Examples]], lexical: LexicalSnapshot) -> _Snapshot:
+    def _snapshot_of(self, examples: list[dict[str, Examples]], lexical: LexicalSnapshot) -> Snapshot:
         entries = [e for e in self._entries.values() if e.id in examples[0]]
         position = {e.id: i for i, e in enumerate(entries)}
         rows = np.array([position.get(key, -1) for key in lexical.keys], np.int64)
-        spaces = [_Space.of(found, position, store.embedder.dim) for found, store in zip(examples, self._stores)]
-        return _Snapshot(tuple(entries), position, spaces[0], spaces[1] if len(spaces) > 1 else None,
+        spaces = [Space.of(found, position, store.embedder.dim) for found, store in zip(examples, self._stores)]
+        return Snapshot(tuple(entries), position, spaces[0], spaces[1] if len(spaces) > 1 else None,
                          lexical, rows)
 
-    def _with_classifier(self, snap: _Snapshot, examples: dict[str, Examples]) -> _Snapshot:
+    def _with_classifier(self, snap: Snapshot, examples: dict[str, Examples]) -> Snapshot:
         vectors = {key: examples[key].vectors for key in snap.position}
         return replace(snap, classifier=EntryClassifier(vectors, list(snap.position), self.classifier_ridge))
 
@@ -407,7 +301,7 @@ class KnowledgeIndex:
         second = None
         if use_english and snap.english is not None and english_query(query_text):
             second = self.english_embedder.embed_queries([query_text])[0]
-        return _channels(snap, query_text, query, second, snap.lexical.scores(query_text).scores,
+        return channels_of(snap, query_text, query, second, snap.lexical.scores(query_text).scores,
                          use_classifier)
 
     def held_out(self, *, folds: int = 10, max_queries: int = 3000) -> list[tuple[str, Channels]]:
@@ -429,7 +323,7 @@ class KnowledgeIndex:
             if not asked:
                 continue
             held = {(key, examples[0][key].texts[j]) for key, j in asked}
-            kept = [{key: _without(ex, key, held) for key, ex in store.items()} for store in examples]
+            kept = [{key: without(ex, key, held) for key, ex in store.items()} for store in examples]
             lexical = LexicalIndex()
             for key in keys:
                 lexical.set_documents(key, list(kept[0][key].texts))
@@ -441,7 +335,7 @@ class KnowledgeIndex:
                 english = None
                 if len(examples) > 1 and key in examples[1] and text in examples[1][key].texts:
                     english = examples[1][key].vectors[examples[1][key].texts.index(text)]
-                found.append((key, _channels(snap, text, examples[0][key].vectors[j], english,
+                found.append((key, channels_of(snap, text, examples[0][key].vectors[j], english,
                                              snap.lexical.scores(text).scores, True)))
         return found
 

@@ -205,6 +205,14 @@ def _cut(held: np.ndarray, right: np.ndarray, off_topic: np.ndarray, target: flo
     return float(candidates[np.argmax(ok)]) if ok.any() else float(held.max() + 1e-6)
 
 
+def describe_scoring(index: KnowledgeIndex) -> str:
+    """Which scoring the index serves with, and (self-calibrated) what its threshold means."""
+    point = index.operating_point
+    if point is not None:
+        return f"self-calibrated on the knowledge base's own example questions: {point.summary()}"
+    return "fitted offline (knowledge.scoring defaults, or the settings' [scoring])"
+
+
 class SelfCalibrator:
     """Keeps an index's scoring fitted to its current entries.
 
