@@ -24,6 +24,7 @@ from knowledge.staff_api import router as staff_router
 
 from .admission import REFUSALS, Admission, Gate, RateLimiter, admit_request
 from .body_limit import BodyLimit
+from .security_headers import SecurityHeaders
 from .kiosks import KioskRegistry
 from .answering import question_language
 from .conversation import Conversations
@@ -281,6 +282,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         return limits.max_staff_body_bytes if path.startswith("/v1/kb/") else limits.max_body_bytes
 
     app.add_middleware(BodyLimit, limit_for=body_limit)
+    # Added last, so outermost: a 413 from BodyLimit gets the headers too.
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     app.state.kb_store = services.kb_store if services else None
     app.include_router(tts_router)
     app.include_router(kb_router)

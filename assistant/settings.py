@@ -107,6 +107,14 @@ class Privacy(BaseModel):
         "report; then it is purged, its digest stays in the audit chain (0 = kept forever)"))
 
 
+class StaffLogin(BaseModel):
+    """Staff sign-in (docs/security.md, "Lockout"): an account locks after consecutive failed
+    passwords, so guessing one account's password is bounded whatever addresses it comes from."""
+
+    max_failures: int = Field(5, ge=1, le=100, description="consecutive wrong passwords that lock the account")
+    lockout_minutes: float = Field(15.0, gt=0, le=24 * 60, description="how long a locked account refuses every password")
+
+
 class Settings(BaseSettings):
     """Digital Teller settings (env prefix `DT_`, nested with `__`, e.g. `DT_LIMITS__MAX_UTTERANCE_S`)."""
 
@@ -136,11 +144,15 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default_factory=list,
         description="other origins allowed to open anonymous sessions; the page this server serves is always allowed")
+    frame_ancestors: list[str] = Field(
+        default_factory=list,
+        description="other origins that may show the customer page in a frame; the staff console never")
     allow_anonymous: bool = True
     presynthesize: bool = Field(True, description="synthesise every approved answer into the disk cache after start-up")
     partial_interval_ms: int = Field(1000, ge=200, description="at most one partial transcript this often")
 
     privacy: Privacy = Field(default_factory=Privacy)
+    staff_login: StaffLogin = Field(default_factory=StaffLogin)
     limits: Limits = Field(default_factory=Limits)
     endpointing: Endpointing = Field(default_factory=Endpointing)
 

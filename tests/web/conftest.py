@@ -1,6 +1,11 @@
 """Browser-test fixtures: the app on a known port (so the page's origin can be allowed), Debian's
 Chromium driven by Playwright's Python API, a fake microphone file, screenshots on failure.
 
+The pages are served with their Content-Security-Policy (no 'unsafe-eval'), and Playwright
+evaluates a `wait_for_function` *expression* string with eval inside the page whenever it has to
+poll, which the policy blocks: give it a function (`"() => window.teller.ready"`), never a bare
+expression.
+
 Needs `pip install playwright` (the Python package only: no `playwright install`) and Chromium at
 /usr/bin/chromium (`apt-get install -y chromium`). Without Chromium the tests skip with the reason.
 """

@@ -34,11 +34,11 @@ def write_mic_file(path: Path, speech: np.ndarray, lead_s: float, tail_s: float 
 
 def start_mic(page) -> None:
     page.click("#mic-toggle")
-    page.wait_for_function("window.teller.mic.active && window.teller.mic.sending", timeout=10_000)
+    page.wait_for_function("() => window.teller.mic.active && window.teller.mic.sending", timeout=10_000)
 
 
 def restart_mic(page) -> None:
     """Off and on again, as a customer would: the fake file starts over."""
     page.click("#mic-toggle")
-    page.wait_for_function("!window.teller.mic.active", timeout=5_000)
+    page.wait_for_function("() => !window.teller.mic.active", timeout=5_000)
     start_mic(page)

@@ -94,7 +94,7 @@ def token_of(server, name):
 
 def open_console(open_page, server, lang="en"):
     page = open_page(f"{server.http}/admin/?lang={lang}")
-    page.wait_for_function("window.adminConsole && window.adminConsole.ready === true", timeout=20_000)
+    page.wait_for_function("() => window.adminConsole && window.adminConsole.ready === true", timeout=20_000)
     return page
 
 
@@ -146,7 +146,7 @@ def wait_flash(page, needle):
 def test_admin_redirect_login_error_language_and_viewer(open_page, console, staff):
     page = open_page(f"{console.http}/admin")
     assert page.url.rstrip("/").endswith("/admin") and page.url.endswith("/"), page.url  # /admin → /admin/
-    page.wait_for_function("window.adminConsole && window.adminConsole.ready === true", timeout=20_000)
+    page.wait_for_function("() => window.adminConsole && window.adminConsole.ready === true", timeout=20_000)
     assert page.get_attribute("html", "lang") == "zh-CN" and page.text_content("#login-submit") == "登录"
     page.click("#lang-en")
     assert page.get_attribute("html", "lang") == "en" and page.text_content("#login-submit") == "Sign in"
@@ -155,7 +155,7 @@ def test_admin_redirect_login_error_language_and_viewer(open_page, console, staf
     page.fill("#login-name", staff["viewer"])
     page.fill("#login-password", "not-the-password")
     page.click("#login-submit")
-    page.wait_for_function("document.getElementById('login-error').textContent.length > 0", timeout=10_000)
+    page.wait_for_function("() => document.getElementById('login-error').textContent.length > 0", timeout=10_000)
     assert page.text_content("#login-error") == "Wrong user name or password."
     assert page.is_hidden("#app-view")
 
@@ -176,20 +176,20 @@ def test_admin_redirect_login_error_language_and_viewer(open_page, console, staf
     assert page.locator('#entries-grid tr[data-id="lost-card"] a').text_content() == "View"
     # Filters: status, tag and language narrow the list.
     page.select_option("#f-status", "approved")
-    page.wait_for_function("[...document.querySelectorAll('#entries-grid tbody tr')].every(r => r.dataset.status === 'approved')")
+    page.wait_for_function("() => [...document.querySelectorAll('#entries-grid tbody tr')].every(r => r.dataset.status === 'approved')")
     page.select_option("#f-tag", "cards")
-    page.wait_for_function("document.querySelector('#entries-grid tbody tr[data-id=\"lost-card\"]') !== null"
+    page.wait_for_function("() => document.querySelector('#entries-grid tbody tr[data-id=\"lost-card\"]') !== null"
                            " && document.querySelector('#entries-grid tbody tr[data-id=\"opening-hours\"]') === null")
     page.select_option("#f-lang", "no-en")
     assert page.locator("#entries-grid tbody tr").count() == 0  # every demo card entry has English
     page.select_option("#f-lang", "")
     page.fill("#f-q", "挂失")
     page.press("#f-q", "Enter")
-    page.wait_for_function("document.querySelectorAll('#entries-grid tbody tr').length >= 1"
+    page.wait_for_function("() => document.querySelectorAll('#entries-grid tbody tr').length >= 1"
                            " && document.querySelector('#entries-grid tbody tr[data-id=\"opening-hours\"]') === null")
 
     page.click('#entries-grid tr[data-id="lost-card"] a')
-    page.wait_for_function("document.getElementById('e-id').value === 'lost-card'", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('e-id').value === 'lost-card'", timeout=20_000)
     assert page.is_hidden("#e-save") and page.is_hidden("#e-save-submit") and page.is_hidden("#e-delete")
     assert page.evaluate("document.getElementById('e-a-en').readOnly") is True
     assert page.locator("#history-grid button").count() == 0  # no rollback for a viewer
@@ -215,7 +215,7 @@ SAFE_BOX = {
 
 def ask_customer_page(open_page, server, lang, question, expected):
     page = open_page(f"{server.http}/?lang={lang}")
-    page.wait_for_function("window.teller && window.teller.state.configured === true", timeout=30_000)
+    page.wait_for_function("() => window.teller && window.teller.state.configured === true", timeout=30_000)
     page.fill("#question", question)
     page.press("#question", "Enter")
     page.wait_for_function("t => document.getElementById('answer-text').textContent === t", arg=expected,
@@ -348,7 +348,7 @@ def test_admin_create_entry_validation_and_stale_edit(open_page, console, staff,
     page.fill("#e-q-en", "Is there a coin counting machine\nCan I count coins")
     page.fill("#e-a-en", "Yes, in the lobby of every branch.")
     page.click("#e-save")
-    page.wait_for_function("document.getElementById('e-error').textContent.includes('422')", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('e-error').textContent.includes('422')", timeout=20_000)
     assert "id" in page.text_content("#e-error")
 
     entries.adopt(entry_id)
@@ -370,6 +370,6 @@ def test_admin_create_entry_validation_and_stale_edit(open_page, console, staff,
     store.update(saved.entry, base_version=1, author=staff["admin"])
     page.fill("#e-a-en", "Yes, in every branch lobby.")
     page.click("#e-save-submit")
-    page.wait_for_function("document.getElementById('e-error').textContent.includes('409')", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('e-error').textContent.includes('409')", timeout=20_000)
     assert "open it again" in page.text_content("#e-error")
     assert store.get(entry_id).head_version == 2

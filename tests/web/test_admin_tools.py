@@ -186,4 +186,4 @@ def test_admin_import_all_or_nothing_and_export(open_page, console, staff, servi
     text = Path(download.path()).read_text(encoding="utf-8")
     lines = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert len(lines) == len(store.served_entries()) and any(e["id"] == "lost-card" for e in lines)
-    page.wait_for_function("document.getElementById('export-status').textContent.includes('downloaded')")
+    page.wait_for_function("() => document.getElementById('export-status').textContent.includes('downloaded')")

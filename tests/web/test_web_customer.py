@@ -29,7 +29,7 @@ SAMPLE_JS = """async ([maxMs, stopAt]) => {
 
 def wait_connected(page, timeout=20_000):
     page.wait_for_selector('#connection[data-state="open"]', timeout=timeout)
-    page.wait_for_function("window.teller && window.teller.state.configured === true", timeout=timeout)
+    page.wait_for_function("() => window.teller && window.teller.state.configured === true", timeout=timeout)
 
 
 def ask_typed(page, text):
@@ -58,7 +58,7 @@ def test_web_typed_question_speaks_with_lipsync(open_page, web_server, ask, lang
     page.click(f"#lang-{lang}")
     assert page.get_attribute("html", "lang") == ("en" if lang == "en" else "zh-CN")
     ask_typed(page, question)
-    page.wait_for_function("document.getElementById('answer-source').dataset.entry !== undefined"
+    page.wait_for_function("() => document.getElementById('answer-source').dataset.entry !== undefined"
                            " && document.getElementById('answer-source').textContent.length > 1", timeout=20_000)
     assert page.text_content("#answer-source") == expected["entry_id"]
     assert page.text_content("#answer-text") == expected["text"]
@@ -93,11 +93,11 @@ def test_web_spoken_question_through_fake_microphone(launch, open_page, web_serv
         page.wait_for_selector("#ptt", state="visible")
         page.hover("#ptt")
         page.mouse.down()
-    page.wait_for_function("Number(document.getElementById('level').getAttribute('aria-valuenow')) > 30",
+    page.wait_for_function("() => Number(document.getElementById('level').getAttribute('aria-valuenow')) > 30",
                            timeout=10_000)
     if mode == "push_to_talk":
         # Release once the question has been sent and 0.8 s of silence followed it.
-        page.wait_for_function("window.teller.stats.lastVoiceSentAt !== null"
+        page.wait_for_function("() => window.teller.stats.lastVoiceSentAt !== null"
                                " && performance.now() - window.teller.stats.lastVoiceSentAt > 800", timeout=20_000)
         page.mouse.up()
         page.wait_for_timeout(200)
@@ -108,7 +108,7 @@ def test_web_spoken_question_through_fake_microphone(launch, open_page, web_serv
     page.wait_for_selector('#transcript[data-state="final"]', timeout=30_000)
     heard = page.text_content("#transcript").lower()
     assert all(word in heard for word in must_hear), heard
-    page.wait_for_function("document.getElementById('answer-source').textContent.length > 1", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('answer-source').textContent.length > 1", timeout=20_000)
     assert page.text_content("#answer-source") == ask(question, lang)["entry_id"]
     result = page.evaluate(SAMPLE_JS, [8000, 4])
     assert result["speaking"] and len(set(result["seen"]) - {"sil"}) >= 3, result
@@ -162,12 +162,12 @@ def test_web_reconnects_after_server_restart(open_page, web_server_factory):
     page = open_page(f"{first.http}/?lang=en")
     wait_connected(page)
     first.__exit__(None, None, None)
-    page.wait_for_function("document.getElementById('connection').dataset.state !== 'open'", timeout=15_000)
+    page.wait_for_function("() => document.getElementById('connection').dataset.state !== 'open'", timeout=15_000)
     second = web_server_factory(port)
     assert second.port == port
     wait_connected(page, timeout=30_000)
     ask_typed(page, "What are your opening hours?")
-    page.wait_for_function("document.getElementById('answer-text').textContent.length > 10", timeout=20_000)
+    page.wait_for_function("() => document.getElementById('answer-text').textContent.length > 10", timeout=20_000)
     second.__exit__(None, None, None)
 
 
@@ -187,7 +187,7 @@ def test_web_server_text_is_never_html(open_page, web_server):
     page2.route_web_socket("**/v1/session", lambda ws: _evil_server(ws))
     page2.goto(f"{web_server.http}/")
     page2.wait_for_selector('#connection[data-state="open"]', timeout=10_000)
-    page2.wait_for_function("document.getElementById('answer-text').textContent.includes('<img')", timeout=10_000)
+    page2.wait_for_function("() => document.getElementById('answer-text').textContent.includes('<img')", timeout=10_000)
     page2.wait_for_timeout(300)
     for sel in ("#transcript", "#answer-text", "#answer-source", "#disclosure", "#suggestion-list button"):
         assert XSS in page2.text_content(sel), sel

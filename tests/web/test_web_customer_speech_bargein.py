@@ -63,7 +63,7 @@ def test_web_speaking_over_the_answer_barges_in(launch, open_page, web_server, a
     write_mic_file(mic_file, speech_bank(NEXT_QUESTION, "en"), lead_s=0.4)
     restart_mic(page)
 
-    page.wait_for_function("window.teller.bargeIns.length > 0", timeout=20_000)
+    page.wait_for_function("() => window.teller.bargeIns.length > 0", timeout=20_000)
     cut = page.evaluate("window.teller.bargeIns[0]")
     # Cut by the customer's voice (speech_started), at once: no audio scheduled, no viseme left.
     assert cut["cause"] == "speech" and cut["response_id"] == answer1["response_id"], cut

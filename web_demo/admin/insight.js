@@ -7,8 +7,10 @@ let lastGaps = null;
 
 function meter(value, label) {
   const pct = Math.max(0, Math.min(1, value)) * 100;
-  return el("span", { class: "meter", attrs: { role: "img", "aria-label": `${label} ${fmtNumber(value)}` } },
-    el("span", { class: "meter-fill", attrs: { style: `width:${pct.toFixed(1)}%` } }));
+  const fill = el("span", { class: "meter-fill" });
+  // Through the CSSOM, not a style attribute: the console's CSP (style-src 'self') blocks inline styles.
+  fill.style.width = `${pct.toFixed(1)}%`;
+  return el("span", { class: "meter", attrs: { role: "img", "aria-label": `${label} ${fmtNumber(value)}` } }, fill);
 }
 
 function renderTest(ctx) {
