@@ -1,4 +1,4 @@
-"""`digital-teller kb import|export|reindex|eval|pairs`, `staff add|list`, `audit verify|purge`.
+"""`digital-teller kb import|export|reindex|eval|pairs`, `audit verify|purge` (and `staff`, in cli_staff.py).
 
 The CLI trusts the operating-system account that can write the data directory (it can
 open the SQLite file anyway); `--as NAME` names the accountable staff member, whose role
@@ -290,29 +290,6 @@ def cmd_kb_pairs(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_staff(args: argparse.Namespace) -> int:
-    from knowledge.staff import StaffError
-
-    store = _store(_settings(args))
-    try:
-        if args.action == "list":
-            for s in store.staff.list():
-                print(f"{s.name}\t{s.role.name}\t{'disabled' if s.disabled else 'active'}")
-            return 0
-        if not args.name or not args.role:
-            return _fail("staff add needs NAME and --role")
-        staff, password = store.staff.add(args.name, args.role, by=args.actor or "system")
-        print(f"staff member {staff.name} ({staff.role.name}) added; password (shown once):")
-        print(password)
-        if args.api_key:
-            issued = store.staff.add_api_key(staff.name, by=args.actor or "system", label="cli")
-            print("API key (shown once):")
-            print(issued.token)
-    except StaffError as exc:
-        return _fail(str(exc))
-    return 0
-
-
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     report = _store(_settings(args)).audit.verify()
     if report.ok:
@@ -379,13 +356,9 @@ def add_kb_commands(subparsers: Any, common_parent: argparse.ArgumentParser) -> 
     pa.add_argument("--verbose", action="store_true", help="print every pair's cosine")
     pa.set_defaults(func=cmd_kb_pairs)
 
-    staff = subparsers.add_parser("staff", parents=common, help="staff accounts")
-    staff.add_argument("action", choices=["add", "list"])
-    staff.add_argument("name", nargs="?")
-    staff.add_argument("--role", choices=["viewer", "editor", "reviewer", "admin"])
-    staff.add_argument("--api-key", action="store_true", help="also issue an API key")
-    staff.add_argument("--as", dest="actor", help="admin recorded as having added the account")
-    staff.set_defaults(func=cmd_staff)
+    from .cli_staff import add_staff_command
+
+    add_staff_command(subparsers, common)
 
     audit = subparsers.add_parser("audit", help="audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -20,12 +20,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .api_models import (AuditOut, ChainOut, CandidateOut, CreateRequest, EntryOut, FeedbackOut, OperatingPointOut,
                          FeedbackRequest, ImportRequest, ImportResponse, LoginRequest, LoginResponse, Me,
+                         PasswordChange, PasswordChanged,
                          ReviewRequest, RollbackRequest, TestRequest, TestResponse, UpdateRequest, VersionOut,
                          BODY_REFUSALS, refusals)
 from .entry import Entry, EntryError
 from .gaps import GapsReport
 from .scoring import DEFAULT_CONFIDENCE_THRESHOLD
-from .staff import AuthError, Role, Staff
+from .staff import AccountLocked, AuthError, Lockout, Role, Staff, StaffError
 from .store import (EntryExists, InvalidState, KnowledgeStore, NotFound, PermissionDenied, SelfApproval,
                     StaleVersion, StoreError)
 from .transfer import ImportFailed, TransferError, export_text, import_text
@@ -131,14 +132,31 @@ def _entry(body: Any) -> Entry:
     return Entry.from_dict(body.model_dump(exclude={"version"}))
 
 
+def lockout_of(request: Request) -> Lockout:
+    """The lockout rule of the server's settings (`staff_login`); the defaults without them."""
+    rule = getattr(getattr(request.app.state, "settings", None), "staff_login", None)
+    return Lockout(rule.max_failures, rule.lockout_minutes * 60) if rule is not None else Lockout()
+
+
+def locked(exc: AccountLocked) -> HTTPException:
+    return HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
+
+
+LOCKED = {429: "the account is locked after repeated wrong passwords (`staff_login`); `Retry-After` says "
+               "for how many seconds"}
+
+
 @router.post("/login", response_model=LoginResponse, summary="exchange name and password for a bearer token",
              responses=refusals({**BODY_REFUSALS, 401: "wrong name or password, or a disabled account",
-                                 429: "too many login attempts from this address", **STORE_CLOSED}))
+                                 429: "too many login attempts from this address (wait a minute), or "
+                                      f"{LOCKED[429]}", **STORE_CLOSED}))
 def login(body: LoginRequest, request: Request) -> LoginResponse:
     if not _limiter(request, "login", 10).allow(_client(request)):
-        raise HTTPException(429, "too many login attempts; wait a minute")
+        raise HTTPException(429, "too many login attempts; wait a minute", headers={"Retry-After": "60"})
     try:
-        issued = store_of(request).staff.login(body.name, body.password)
+        issued = store_of(request).staff.login(body.name, body.password, lockout=lockout_of(request))
+    except AccountLocked as exc:
+        raise locked(exc) from None
     except AuthError as exc:
         raise HTTPException(401, str(exc)) from None
     return LoginResponse(token=issued.token, expires_at=issued.expires_at, name=issued.staff.name,
@@ -155,6 +173,24 @@ def logout(request: Request, staff: Staff = Viewer,
 @router.get("/me", response_model=Me, responses=refusals(SIGNED_IN))
 def me(staff: Staff = Viewer) -> Me:
     return Me(name=staff.name, role=staff.role.name)
+
+
+@router.put("/me/password", response_model=PasswordChanged, summary="change your own password",
+            responses=refusals({**BODY_REFUSALS, **SIGNED_IN, 403: "the current password is wrong", **LOCKED,
+                                422: "a new password the rules refuse (too short, or the current one)"}))
+def change_password(body: PasswordChange, request: Request, staff: Staff = Viewer) -> PasswordChanged:
+    # A wrong current password is 403, not 401: the bearer credential is fine (a console must not
+    # read the answer as "signed out"); it counts towards the lockout like a failed sign-in.
+    try:
+        revoked = store_of(request).staff.change_password(staff.name, body.current_password, body.new_password,
+                                                          lockout=lockout_of(request))
+    except AccountLocked as exc:
+        raise locked(exc) from None
+    except AuthError as exc:
+        raise HTTPException(403, str(exc)) from None
+    except StaffError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return PasswordChanged(name=staff.name, revoked=revoked)
 
 
 @router.get("/entries", response_model=list[EntryOut], summary="list or search entries (head version)",

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .audit import AuditRecord
 from .entry import (ID_PATTERN, LANGUAGES, MAX_ANSWER_CHARS, MAX_DISCLOSURE_CHARS, MAX_QUESTION_CHARS,
                     MAX_QUESTIONS_PER_LANG, TAG_PATTERN)
+from .staff import MIN_PASSWORD
 from .store import EntryRecord, Version
 
 
@@ -73,6 +74,18 @@ class LoginResponse(BaseModel):
     expires_at: float | None
     name: str
     role: str
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256, description=f"at least {MIN_PASSWORD} characters",
+                              json_schema_extra={"minLength": MIN_PASSWORD})
+
+
+class PasswordChanged(BaseModel):
+    name: str
+    revoked: int = Field(description="session tokens of the account ended by the change, the caller's own "
+                                     "among them: sign in again with the new password")
 
 
 class Me(BaseModel):

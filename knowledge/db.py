@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 # 2: customers' question texts sit beside the audit chain (kb_audit_text) so they can expire.
+# (kb_login_failures, the staff sign-in lockout, came later without a new version: a table that
+# an older release never reads, created here when missing, so both releases can open the file.)
 SCHEMA_VERSION = 2
 URL_SCHEMES = ("postgresql://", "postgres://")
 
@@ -76,6 +78,11 @@ CREATE TABLE IF NOT EXISTS kb_credentials (
     revoked_at {REAL}
 );
 CREATE INDEX IF NOT EXISTS kb_credentials_staff ON kb_credentials(staff_name);
+CREATE TABLE IF NOT EXISTS kb_login_failures (
+    staff_name {TEXT} PRIMARY KEY REFERENCES kb_staff(name),
+    failures INTEGER NOT NULL,
+    locked_until {REAL}
+);
 CREATE TABLE IF NOT EXISTS kb_audit (
     seq {SEQ},
     ts {TEXT} NOT NULL,

@@ -22,6 +22,9 @@ from typing import Any
 
 from . import audit
 from .db import Connection, Database, IntegrityViolation
+from .staff_login import AccountLocked, Lockout, clear_failures, locked_for, record_failure
+
+__all__ = ["AccountLocked", "Lockout"]   # re-exported: callers catch them beside AuthError
 
 SESSION_PREFIX = "dts_"
 API_KEY_PREFIX = "dtkey_"
@@ -206,17 +209,78 @@ class StaffDirectory:
             audit.append(con, by, "staff.revoke", f"staff:{name}", {"kind": kind or "all", "revoked": revoked})
         return revoked
 
-    def login(self, name: str, password: str, *, ttl_s: float = SESSION_TTL_S) -> IssuedToken:
-        """A session token for correct credentials; AuthError (and an audit record) otherwise."""
+    def login(self, name: str, password: str, *, ttl_s: float = SESSION_TTL_S,
+              lockout: Lockout = Lockout()) -> IssuedToken:
+        """A session token for correct credentials; AuthError (audited) otherwise, or
+        AccountLocked while the account is locked (staff_login.py)."""
         with self.db.read() as con:
             row = con.execute("SELECT * FROM kb_staff WHERE name = ?", (name,)).fetchone()
         # Hash even for an unknown name so response time does not reveal which names exist.
         ok = check_password(password, row["password_hash"] if row else _dummy_hash())
-        if row is None or not ok or row["disabled_at"] is not None:
-            with self.db.write() as con:
+        # The refusal is raised after the transaction: raised inside, it would roll back the
+        # audit record and the failure count with it.
+        refusal: Exception | None = None
+        with self.db.write() as con:
+            if row is None:
                 audit.append(con, "anonymous", "staff.login_failed", f"staff:{name[:64]}", {})
-            raise AuthError("invalid name or password")
+                refusal = AuthError("invalid name or password")
+            # Checked after hashing (the same time either way) and before trusting the password:
+            # while locked, the right password is refused too, so guesses learn nothing.
+            elif wait := locked_for(con, name):
+                audit.append(con, "anonymous", "staff.login_locked", f"staff:{name}", {})
+                refusal = AccountLocked(wait)
+            elif not ok or row["disabled_at"] is not None:
+                wait = record_failure(con, name, lockout)
+                refusal = AccountLocked(wait) if wait else AuthError("invalid name or password")
+            else:
+                clear_failures(con, name)
+        if refusal is not None:
+            raise refusal
         return self._issue(_staff(row), "session", time.time() + ttl_s, "login", SESSION_PREFIX)
+
+    def change_password(self, name: str, old: str, new: str, *, lockout: Lockout = Lockout()) -> int:
+        """The holder changes their own password, proving the old one (a wrong one counts as a
+        failed sign-in, so a stolen session token cannot guess the password here instead).
+        Revokes the account's session tokens; returns how many."""
+        row = self._row(name)
+        ok = check_password(old, row["password_hash"])
+        refusal: Exception | None = None
+        with self.db.write() as con:
+            if wait := locked_for(con, name):
+                refusal = AccountLocked(wait)
+            elif not ok:
+                wait = record_failure(con, name, lockout, actor=name, action="staff.password_failed")
+                refusal = AccountLocked(wait) if wait else AuthError("the current password is wrong")
+        if refusal is not None:
+            raise refusal
+        return self._set_password(name, new, by=name, action="staff.password", not_same_as=old)
+
+    def reset_password(self, name: str, *, by: str, password: str | None = None) -> tuple[int, str]:
+        """An admin (or the CLI) sets another's password, generated unless given; unlocks the
+        account and revokes its session tokens. Returns (revoked, the password)."""
+        self._row(name)
+        password = password or secrets.token_urlsafe(18)
+        return self._set_password(name, password, by=by, action="staff.password_reset"), password
+
+    def _set_password(self, name: str, password: str, *, by: str, action: str, not_same_as: str = "") -> int:
+        if len(password) < MIN_PASSWORD:
+            raise StaffError(f"password shorter than {MIN_PASSWORD} characters")
+        if password == not_same_as:
+            raise StaffError("the new password is the current one")
+        stretched, now = hash_password(password), time.time()  # slow: not while holding the writer lock
+        with self.db.write() as con:
+            _row_of(con, name)
+            con.execute("UPDATE kb_staff SET password_hash = ? WHERE name = ?", (stretched, name))
+            clear_failures(con, name)
+            # Sessions signed in with the old password end; API keys are separate credentials
+            # (issued by an admin, revoked by kind: POST /v1/kb/staff/{name}/revoke).
+            revoked = _revoke_all(con, name, "session", now)
+            audit.append(con, by, action, f"staff:{name}", {"revoked": revoked})
+        return revoked
+
+    def _row(self, name: str) -> Any:
+        with self.db.read() as con:
+            return _row_of(con, name)
 
     def add_api_key(self, name: str, *, by: str, label: str = "",
                     ttl_s: float | None = None) -> IssuedToken:

@@ -1,7 +1,7 @@
 """Staff account management under /v1/kb/staff: admins only.
 
 List accounts, create one, change a role, disable or enable an account, revoke a member's
-session tokens and API keys, issue an API key. Every change is an audit record written in
+session tokens and API keys, issue an API key, reset a password (which also lifts a lockout). Every change is an audit record written in
 the same transaction as the change (knowledge/staff.py), with the acting admin as actor.
 Secrets (a generated password, a new API key) are in the response once and nowhere else.
 
@@ -66,6 +66,15 @@ class RevokeRequest(BaseModel):
 class Revoked(BaseModel):
     name: str
     revoked: int
+
+
+class PasswordReset(BaseModel):
+    password: str | None = Field(None, max_length=256, description=f"at least {MIN_PASSWORD} characters; "
+                                 "omitted: one is generated", json_schema_extra={"minLength": MIN_PASSWORD})
+
+
+class PasswordResetOut(Revoked):
+    password: str | None = Field(description="the generated password, shown this once; null if you chose it")
 
 
 class ApiKeyRequest(BaseModel):
@@ -146,3 +155,12 @@ def create_api_key(name: str, body: ApiKeyRequest, request: Request, admin: Staf
     with _staff_errors():
         issued = store_of(request).staff.add_api_key(name, by=admin.name, label=body.label, ttl_s=body.ttl_s)
     return ApiKeyOut(name=name, label=body.label or "api key", token=issued.token, expires_at=issued.expires_at)
+
+
+@router.put("/{name}/password", response_model=PasswordResetOut,
+            summary="set a member's password; unlocks the account and ends its sessions",
+            responses=refusals({**BODY_REFUSALS, **NO_STAFF, **INVALID}))
+def reset_password(name: str, body: PasswordReset, request: Request, admin: Staff = Admin) -> PasswordResetOut:
+    with _staff_errors():
+        revoked, password = store_of(request).staff.reset_password(name, by=admin.name, password=body.password)
+    return PasswordResetOut(name=name, revoked=revoked, password=None if body.password else password)

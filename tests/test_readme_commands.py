@@ -39,6 +39,7 @@ COVERED = {
     "digital-teller say": "test_say_then_transcribe",
     "digital-teller render": "test_render",
     "digital-teller staff add": "test_staff_kb_and_audit",
+    "digital-teller staff password": "test_staff_kb_and_audit",
     "digital-teller kb import": "test_staff_kb_and_audit",
     "digital-teller kb export": "test_staff_kb_and_audit",
     "digital-teller kb reindex": "test_staff_kb_and_audit",
@@ -222,6 +223,7 @@ def test_kiosk_add_list_revoke(shell, tmp_path):
 def test_staff_kb_and_audit(shell, tmp_path):
     data = str(tmp_path / "data")
     assert "added" in shell.run("staff", "add", "ada", "--role", "admin", "--data-dir", data).stdout
+    assert "new password (shown once)" in shell.run("staff", "password", "ada", "--data-dir", data).stdout
     assert "entries" in shell.run("kb", "reindex", "--data-dir", data).stdout   # seeds the demo KB
     exported = tmp_path / "kb.jsonl"
     shell.run("kb", "export", str(exported), "--data-dir", data)

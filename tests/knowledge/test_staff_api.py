@@ -27,6 +27,7 @@ ENDPOINTS = [
     ("POST", "/v1/kb/staff/target-off/enable", None, 200),
     ("POST", "/v1/kb/staff/target-role/revoke", {}, 200),
     ("POST", "/v1/kb/staff/target-role/api-keys", {"label": "matrix"}, 201),
+    ("PUT", "/v1/kb/staff/target-role/password", {}, 200),
 ]
 CALLERS = ["anonymous", "kiosk", "garbage", *[r.name for r in Role]]
 
