@@ -25,6 +25,7 @@ const ui = {
   transcript: $("transcript"),
   answer: $("answer-text"),
   disclosure: $("disclosure"),
+  textOnly: $("text-only"),
   source: $("answer-source"),
   form: $("ask-form"),
   question: $("question"),
@@ -232,6 +233,8 @@ function handleEvent(ev) {
       break;
     case "response.done":
       player.finish(ev);
+      // Speech synthesis failed: the answer above is complete, but it was not (all) spoken.
+      if (state.lastResponse && state.lastResponse.response_id === ev.response_id) ui.textOnly.hidden = !ev.degraded;
       if (ev.interrupted && player.resp && player.resp.id === ev.response_id) {
         // The server confirms the cut: drop whatever interruptible audio is still scheduled.
         if (!player.resp.cut) player.interrupt();
@@ -267,6 +270,7 @@ function onResponseCreated(ev) {
     setText(ui.source, "source_none");
     ui.source.dataset.entry = "";
   }
+  ui.textOnly.hidden = true;
   ui.handoff.hidden = !ev.handoff;
   document.body.classList.toggle("handoff-active", !!ev.handoff);
   state.captionLang = lang;
