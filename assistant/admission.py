@@ -24,6 +24,7 @@ from fastapi import HTTPException, Request
 from knowledge.api_models import refusals
 
 from .kiosks import KioskRegistry
+from .scheduler import Client, ServerBusy, asking
 
 
 @dataclass(frozen=True)
@@ -139,4 +140,14 @@ async def admit_request(request: Request) -> Admission:
     if not verdict.allowed:
         headers = {"Retry-After": "60"} if verdict.status == 429 else None
         raise HTTPException(verdict.status, verdict.reason, headers=headers)
+    # The request's model calls queue fairly under its caller (the dependency runs in the
+    # endpoint's own context, so the endpoint sees this).
+    settings = request.app.state.settings
+    weight = settings.scheduling.kiosk_weight if verdict.channel.startswith("kiosk:") else 1.0
+    asking.set(Client(f"http:{verdict.channel}:{client}", weight))
     return verdict
+
+
+def busy(exc: ServerBusy) -> HTTPException:
+    """The HTTP form of a full scheduler: 503 with `Retry-After` (whole seconds, rounded up)."""
+    return HTTPException(503, str(exc), headers={"Retry-After": str(max(1, -(-exc.retry_after_ms // 1000)))})

@@ -3,8 +3,9 @@
 The WebSocket session, `POST /v1/ask` and the CLI all answer through an `Answerer`, so
 retrieval, the hand-off policy (in `Responder`), speculation (an answer prepared at the first
 pause, and whether it is good enough to end the turn early) and the served-answer audit are
-written once. Every model call runs through `Inference`, off the event loop. Conversation context
-belongs here.
+written once. Every model call runs through the scheduler, off the event loop, at the priority of
+what it is for: a finished turn's work first, speculation and partials after it. Conversation
+context belongs here.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .conversation import Conversation
 from .engines import AuditSink, Runner, Transcriber, TurnEndModel
 from .metrics import Metrics
 from .responder import Answer, Responder, asks_for_human, detect_language
+from .scheduler import Priority, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +47,11 @@ class Speculation:
     and the session cancels them."""
 
     def __init__(self, task: "asyncio.Task[tuple[Transcript, Answer]]",
-                 turn_end: "asyncio.Task[float] | None" = None):
+                 turn_end: "asyncio.Task[float] | None" = None, ticket: Ticket | None = None):
         self.task = task
         self._turn_end = turn_end
+        # Raised to the final's priority when the turn ends on it (`Answerer.finish`).
+        self.ticket = ticket or Ticket(Priority.SPECULATIVE)
 
     @property
     def finished(self) -> float | None:
@@ -89,9 +93,11 @@ class Answerer:
         self._turn_end = turn_end
 
     async def transcribe(self, audio: np.ndarray, language: str | None, *, stage: str = "asr_final",
-                         unless: threading.Event | None = None) -> Transcript:
+                         unless: threading.Event | None = None, ticket: Ticket | None = None) -> Transcript:
         """Whisper on `audio`; `language` None detects it. `unless`, once set, drops the job if it
-        has not started yet (cancelling the awaiting task cannot recall a job already queued)."""
+        has not started yet (cancelling the awaiting task cannot recall a job already queued).
+        A final transcription runs first in the scheduler's line; partials (and, with its
+        `ticket`, a speculation) after every finished turn."""
         if self._transcriber is None:
             raise RuntimeError("this Answerer was built without a transcriber (text only)")
         transcriber, prompt = self._transcriber, self._prompts.get(language) if language else None
@@ -101,14 +107,16 @@ class Answerer:
                 raise NoLongerWanted
             return transcriber.transcribe(audio, language=language, prompt=prompt)
 
+        if ticket is None:
+            ticket = Ticket(Priority.FINAL if stage == "asr_final" else Priority.SPECULATIVE)
         start = time.perf_counter()
-        result = await self._inference.run("asr", job)
+        result = await self._inference.run("asr", job, ticket=ticket)
         self._metrics.observe(stage, time.perf_counter() - start)
         # "" language: the audio never reached the model (silence gate); answer in the asked one.
         return dataclasses.replace(result, text=result.text.strip(), language=result.language or language or "en")
 
     async def answer(self, text: str, language: str, conversation: Conversation | None = None, *,
-                     tapped: str | None = None) -> Answer:
+                     tapped: str | None = None, ticket: Ticket | None = None) -> Answer:
         """Retrieve (in the conversation's context, if any), then answer, ask which entry is
         meant, or hand off (never text an approved entry does not say); `tapped` is the option of
         the conversation's clarifying question the customer tapped. The conversation is only
@@ -121,14 +129,15 @@ class Answerer:
             # lock an approval holds while it embeds the new version.
             return responder.reply(text, language, conversation, tapped=tapped)
 
-        answer = await self._inference.run("light", job)
+        answer = await self._inference.run("light", job, ticket=ticket or Ticket(Priority.FINAL))
         self._metrics.observe("retrieval", answer.retrieval_s)
         return answer
 
-    async def hear(self, audio: np.ndarray, language: str | None,
-                   conversation: Conversation | None = None) -> tuple[Transcript, Answer]:
-        transcript = await self.transcribe(audio, language)
-        return transcript, await self.answer(transcript.text, transcript.language, conversation)
+    async def hear(self, audio: np.ndarray, language: str | None, conversation: Conversation | None = None,
+                   *, ticket: Ticket | None = None) -> tuple[Transcript, Answer]:
+        ticket = ticket or Ticket(Priority.FINAL)
+        transcript = await self.transcribe(audio, language, ticket=ticket)
+        return transcript, await self.answer(transcript.text, transcript.language, conversation, ticket=ticket)
 
     def speculate(self, audio: np.ndarray, language: str | None,
                   conversation: Conversation | None = None) -> Speculation:
@@ -139,8 +148,10 @@ class Answerer:
         finished = None
         if model is not None:
             # The light pool: ~50 ms of one core, done long before the transcription it runs beside.
-            finished = loop.create_task(self._inference.run("light", model.probability, audio))
-        return Speculation(loop.create_task(self.hear(audio, language, conversation)), finished)
+            finished = loop.create_task(self._inference.run("light", model.probability, audio,
+                                                            priority=Priority.SPECULATIVE))
+        ticket = Ticket(Priority.SPECULATIVE)
+        return Speculation(loop.create_task(self.hear(audio, language, conversation, ticket=ticket)), finished, ticket)
 
     def settles_turn(self, speculation: Speculation | None, *, confident: float, unfinished_below: float = 0.0) -> bool:
         """May the turn end now on this prepared answer? Only when every signal agrees: the
@@ -167,6 +178,8 @@ class Answerer:
         """The final transcript and answer of a voice turn: the speculation's, when it was prepared
         on this very audio and succeeded; otherwise transcribed and answered now."""
         if speculation is not None:
+            # The turn ended on this audio: what was speculation is now the final transcription.
+            speculation.ticket.promote(Priority.FINAL)
             await speculation.settled()
             if speculation.result is not None:
                 return speculation.result
@@ -205,4 +218,4 @@ class Answerer:
             fields["clarification"] = resolution
         if response_id is not None:
             fields["response_id"] = response_id
-        return await self._inference.run("light", self._audit.record_served, **fields)
+        return await self._inference.run("writes", self._audit.record_served, **fields)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import threading
 from contextlib import asynccontextmanager
 from importlib.resources import files
 from typing import Any, Literal
@@ -22,13 +20,14 @@ from knowledge.db import open_database
 from knowledge.staff import API_KEY_PREFIX, SESSION_PREFIX, AuthError
 from knowledge.staff_api import router as staff_router
 
-from .admission import REFUSALS, Admission, Gate, RateLimiter, admit_request
+from .admission import REFUSALS, Admission, Gate, RateLimiter, admit_request, busy
 from .body_limit import BodyLimit
 from .security_headers import SecurityHeaders
 from .kiosks import KioskRegistry
 from .answering import question_language
 from .conversation import Conversations
-from .services import ServerBusy, Services
+from .scheduler import Priority, ServerBusy
+from .services import Services
 from .session import Session
 from .settings import Settings
 from .tts_routes import router as tts_router
@@ -37,24 +36,29 @@ log = logging.getLogger(__name__)
 STAFF_PREFIXES = (SESSION_PREFIX, API_KEY_PREFIX)
 
 
-def start_presynthesis(services: Services) -> threading.Thread:
-    """Synthesise every approved answer into the disk cache, at low CPU priority, in the background."""
+async def presynthesize(services: Services, *, retry_s: float = 5.0) -> int:
+    """Synthesise every approved answer into the disk cache in the background: sentence by
+    sentence at the scheduler's lowest priority, so it only ever uses a TTS thread nobody is
+    waiting for (and yields it between sentences). Returns how many sentences were made."""
     from .loading import approved_texts
 
-    def work() -> None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        except (AttributeError, OSError):
-            log.debug("cannot lower the pre-synthesis priority here; it runs at normal priority")
-        try:
-            made = services.speaker.presynthesize(approved_texts(services.index))
-            log.info("pre-synthesised %d answer sentences", made)
-        except Exception:  # noqa: BLE001 - a failed warm-up only costs cache hits
-            log.exception("pre-synthesis failed")
-
-    thread = threading.Thread(target=work, name="dt-presynthesis", daemon=True)
-    thread.start()
-    return thread
+    speaker, made = services.speaker, 0
+    try:
+        todo = await services.inference.run("light", speaker.missing, approved_texts(services.index),
+                                            priority=Priority.BACKGROUND)
+        for language, sentence in todo:
+            while True:
+                try:
+                    await services.inference.run("tts", speaker.presynthesize_one, language, sentence,
+                                                 priority=Priority.BACKGROUND)
+                    made += 1
+                    break
+                except ServerBusy:   # evicted or expired: customers came first; try again later
+                    await asyncio.sleep(retry_s)
+        log.info("pre-synthesised %d answer sentences", made)
+    except Exception:  # noqa: BLE001 - a failed warm-up only costs cache hits
+        log.exception("pre-synthesis failed")
+    return made
 
 
 async def follow_other_processes(services: Services, every_s: float = 30.0) -> None:
@@ -91,8 +95,9 @@ class Readiness(BaseModel):
     status: Literal["ready", "saturated", "loading"]
     sessions: int | None = Field(None, description="open WebSocket sessions (absent while loading)")
     max_sessions: int | None = None
-    inference_queue: int | None = Field(None, description="model jobs running or waiting")
-    inference_queue_limit: int | None = None
+    inference_queue: int | None = Field(None, description="model jobs running or waiting, all lanes")
+    wait_estimate_s: float | None = Field(None, description="how long a customer who finishes a question now would wait for the transcriber")
+    hold_after_s: float | None = Field(None, description="the wait above which the server reports itself saturated")
 
 
 class AskRequest(BaseModel):
@@ -147,13 +152,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         catch_up = asyncio.create_task(follow_other_processes(app.state.services))
         retention = asyncio.create_task(purge_expired_questions(
             app.state.services, settings.privacy.question_retention_days))
-        if settings.presynthesize:
-            start_presynthesis(app.state.services)
+        warm = asyncio.create_task(presynthesize(app.state.services)) if settings.presynthesize else None
         try:
             yield
         finally:
             catch_up.cancel()
             retention.cancel()
+            if warm is not None:
+                warm.cancel()
             if owned is not None:
                 owned.close()
 
@@ -206,11 +212,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             return JSONResponse({"status": "loading"}, status_code=503)
         # Saturated: a load balancer should send new customers to another replica (503), while
         # the sessions already here go on.
-        queue, sessions = svc.inference.pending, open_sessions
-        saturated = queue >= svc.inference.limit or sessions >= settings.limits.max_sessions
+        hold_after, sessions = settings.scheduling.hold_after_s, open_sessions
+        wait = svc.inference.lanes["asr"].load().wait_estimate_s
+        saturated = wait > hold_after or sessions >= settings.limits.max_sessions
         body = {"status": "saturated" if saturated else "ready", "sessions": sessions,
-                "max_sessions": settings.limits.max_sessions, "inference_queue": queue,
-                "inference_queue_limit": svc.inference.limit}
+                "max_sessions": settings.limits.max_sessions, "inference_queue": svc.inference.pending,
+                "wait_estimate_s": wait, "hold_after_s": hold_after}
         return JSONResponse(body, status_code=503 if saturated else 200)
 
     @app.get("/metrics", response_class=PlainTextResponse,
@@ -237,7 +244,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             response_id = await svc.answerer.served(body.text, answer, channel=f"ask:{admitted.channel}",
                                                     conversation=conversation)
         except ServerBusy as exc:
-            raise HTTPException(503, str(exc)) from None
+            raise busy(exc) from None
         return {**svc.responder.to_json(answer), "response_id": response_id, "conversation_id": conversation_id,
                 "followed_up": answer.followed_up}
 

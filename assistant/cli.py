@@ -101,13 +101,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     import asyncio
 
     from .answering import Answerer, question_language
-    from .loading import load_responder
+    from .loading import load_responder, make_scheduler
     from .metrics import Metrics
-    from .services import Inference
 
     settings = _settings(args)
     responder = load_responder(settings)
-    inference = Inference(settings.limits.inference_queue)
+    inference = make_scheduler(settings)
     try:
         # The server's own answer path (no audit: nobody was served).
         answer = asyncio.run(Answerer(responder, inference, Metrics()).answer(

@@ -13,7 +13,8 @@ from .clarify import ClarifyRule
 from .metrics import Metrics
 from .models import model_table
 from .responder import Responder
-from .services import Inference, Services
+from .scheduler import Scheduler
+from .services import Services
 from .settings import Settings
 from .speech_out import CachedSpeaker
 
@@ -168,6 +169,16 @@ def load_turn_end(settings: Settings):
     return SmartTurn()
 
 
+def make_scheduler(settings: Settings) -> Scheduler:
+    """The one scheduler of this process. One ASR worker: the transcriber runs one transcription
+    at a time on all the cores it was given, so a second worker would only queue inside it, out
+    of the scheduler's order."""
+    s = settings.scheduling
+    return Scheduler(asr_workers=1, tts_workers=s.tts_workers, light_workers=s.light_workers,
+                     max_waiting=s.max_waiting, max_wait_s=s.max_wait_s,
+                     speculative_deadline_s=s.speculative_deadline_s)
+
+
 def load_services(settings: Settings) -> Services:
     check_models(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -180,11 +191,15 @@ def load_services(settings: Settings) -> Services:
         responder=load_responder(settings, index),
         speaker=load_speaker(settings),
         metrics=Metrics(),
-        inference=Inference(settings.limits.inference_queue),
+        inference=make_scheduler(settings),
         asr_prompts={"zh": index.prompt_terms("zh"), "en": index.prompt_terms("en")},
         kb_store=store,
         kb_follower=follower,
         turn_end=load_turn_end(settings),
     )
+    from .responder import SYSTEM_LINES
+
+    for language in services.speaker.engines:   # in memory for good: it must play at once when busy
+        services.speaker.hold(SYSTEM_LINES["hold"][language], language)
     log.info("all models loaded")
     return services

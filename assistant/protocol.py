@@ -315,6 +315,14 @@ class Error(_ServerEvent):
     code: str
     message: str
     event_id: str | None = None
+    # `server_busy`: when the server expects to have room again (an estimate; retry no sooner).
+    retry_after_ms: int | None = None
+
+    def to_event(self) -> dict[str, Any]:
+        event = super().to_event()
+        if self.retry_after_ms is None:   # only `server_busy` carries it
+            del event["retry_after_ms"]
+        return event
 
 
 @dataclass(frozen=True)

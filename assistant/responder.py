@@ -35,6 +35,11 @@ SYSTEM_LINES = {
         "zh": "抱歉，我没有听清楚，请您再说一遍。",
         "en": "Sorry, I didn't catch that. Could you say it again?",
     },
+    # Spoken while a busy server prepares the answer (`scheduling.hold_after_s`); the answer follows.
+    "hold": {
+        "zh": "请稍等，马上为您解答。",
+        "en": "One moment, please.",
+    },
 }
 
 _HUMAN_ZH = re.compile(r"(转人工|人工服务|人工客服|人工柜员|找人工|要人工|接人工|真人|客服经理|找工作人员)")
@@ -51,7 +56,7 @@ class _Index(Protocol):
 class Answer:
     text: str
     language: str
-    kind: str                      # answer | greeting | handoff | not_understood | clarify
+    kind: str                      # answer | greeting | handoff | not_understood | clarify | hold
     handoff: bool
     confidence: float
     entry_id: str | None = None
@@ -220,6 +225,12 @@ class Responder:
         return Answer(text=SYSTEM_LINES[kind][lang], language=lang, kind="handoff" if handoff else kind,
                       handoff=handoff, confidence=confidence, candidates=ranked, retrieval_s=retrieval_s,
                       related=related)
+
+    @classmethod
+    def hold(cls, language: str) -> Answer:
+        """"One moment, please": not an answer (nothing is cited, nothing is audited); the real
+        answer to the same turn follows it."""
+        return cls._system("hold", language, handoff=False)
 
     def to_json(self, answer: Answer) -> dict[str, Any]:
         return {

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from .answering import Answerer
 from .engines import Retriever, Speaker, Transcriber, TurnEndModel, VadModel
 from .metrics import Metrics
 from .responder import Responder
+from .scheduler import Scheduler, ServerBusy
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -20,51 +18,7 @@ if TYPE_CHECKING:
     from knowledge.sync import IndexFollower
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-class ServerBusy(RuntimeError):
-    """More turns are waiting for the CPU than the configured queue allows."""
-
-
-class Inference:
-    """Runs blocking model calls on small thread pools with a bounded waiting line.
-
-    ASR and TTS get separate pools so a long transcription never delays another session's next
-    audio chunk; the bound turns overload into a typed `server_busy` error instead of a growing lag.
-    """
-
-    def __init__(self, queue_limit: int):
-        self._pools = {
-            "asr": ThreadPoolExecutor(2, thread_name_prefix="dt-asr"),
-            "tts": ThreadPoolExecutor(2, thread_name_prefix="dt-tts"),
-            "light": ThreadPoolExecutor(2, thread_name_prefix="dt-light"),
-        }
-        self._limit = queue_limit
-        self._pending = 0
-
-    async def run(self, pool: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        if self._pending >= self._limit:
-            raise ServerBusy("too many turns waiting for the CPU")
-        self._pending += 1
-        try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pools[pool], partial(fn, *args, **kwargs))
-        finally:
-            self._pending -= 1
-
-    @property
-    def pending(self) -> int:
-        """Model calls waiting or running now."""
-        return self._pending
-
-    @property
-    def limit(self) -> int:
-        return self._limit
-
-    def shutdown(self) -> None:
-        for pool in self._pools.values():
-            pool.shutdown(wait=False, cancel_futures=True)
+__all__ = ["ServerBusy", "Services"]
 
 
 @dataclass
@@ -76,7 +30,7 @@ class Services:
     responder: Responder
     speaker: Speaker
     metrics: Metrics
-    inference: Inference
+    inference: Scheduler                     # every model call waits here (scheduler.py)
     asr_prompts: dict[str, str]
     kb_store: "KnowledgeStore | None" = None     # source of truth and audit log
     kb_follower: "IndexFollower | None" = None   # keeps `index` in step with approvals

@@ -28,8 +28,9 @@ from .answering import NoLongerWanted, Speculation, question_language
 from .audio import AudioPace
 from .conversation import Conversation
 from .ids import new_id
-from .responder import Answer
-from .services import ServerBusy, Services
+from .responder import Answer, Responder
+from .scheduler import Client, ServerBusy, asking
+from .services import Services
 from .settings import Settings
 from .speaking import Speech
 from .turn_detector import (MayCommit, Paused, PartialDue, Resumed, SpeechStart, TooLong, Turn, TurnDetector,
@@ -75,6 +76,9 @@ class Session:
         self._pace = AudioPace(self.settings.limits.max_audio_rate, self.settings.limits.audio_burst_s)
         self._errors = 0
         self.closed = False
+        # Every model call this session's tasks make is queued fairly under this name.
+        weight = self.settings.scheduling.kiosk_weight if channel.startswith("kiosk:") else 1.0
+        asking.set(Client(self.id, weight))
 
     # ------------------------------------------------------------------ the only sender
 
@@ -230,7 +234,9 @@ class Session:
         if not self._pace.admit(len(pcm) / 2 / detector.input_rate):
             raise p.ProtocolError(p.ErrorCode.AUDIO_TOO_FAST, "audio is arriving faster than "
                                   f"{self.settings.limits.max_audio_rate:g}x real time; this frame was dropped", event_id)
-        for event in detector.feed(pcm):
+        # Resampling and the VAD on a thread: small per frame, but twenty kiosks' worth of it
+        # must not hold the loop that every session's sends go through.
+        for event in await asyncio.to_thread(detector.feed, pcm):
             await self._on_turn_event(event)
 
     async def _on_text(self, event: p.InputText) -> None:
@@ -364,12 +370,14 @@ class Session:
         self._turn_task = asyncio.get_running_loop().create_task(self._answer(turn, previous))
 
     async def _answer(self, turn: Turn, previous: asyncio.Task[None] | None) -> None:
+        resolving = asyncio.ensure_future(self._resolve(turn))
         try:
-            turn, answer = await self._resolve(turn)
+            await self._hold_if_slow(turn, resolving, previous)
+            turn, answer = await resolving
             if previous is not None and not previous.done():
                 await asyncio.wait([previous])
         except ServerBusy as exc:
-            await self.error(p.ErrorCode.SERVER_BUSY, str(exc), client_fault=False)
+            await self.send(p.Error(code=p.ErrorCode.SERVER_BUSY, message=str(exc), retry_after_ms=exc.retry_after_ms))
             return
         except asyncio.CancelledError:
             raise
@@ -377,7 +385,26 @@ class Session:
             log.exception("turn %s failed", turn.turn_id)
             await self.error(p.ErrorCode.INTERNAL, "the answer could not be prepared", client_fault=False)
             return
+        finally:
+            resolving.cancel()   # a no-op once done; stops the work if this turn was superseded
         await self._play(turn, answer)
+
+    async def _hold_if_slow(self, turn: Turn, resolving: asyncio.Future[Any], previous: asyncio.Task[None] | None) -> None:
+        """A voice turn still unanswered `hold_after_s` after the customer finished (an overloaded
+        server) hears "one moment, please" (pre-synthesised, in memory) while it waits."""
+        done, _ = await asyncio.wait([resolving], timeout=self.settings.scheduling.hold_after_s)
+        if done or turn.typed or self.speech.active or (previous is not None and not previous.done()):
+            return
+        await self._play(turn, Responder.hold(self._language() or self._likely_language(turn)))
+
+    def _likely_language(self, turn: Turn) -> str:
+        """Before the final transcript: what was heard so far, else the last turn, else Mandarin
+        (the bank's customers' first language)."""
+        heard = turn.speculation.result if turn.speculation is not None else None
+        if heard is not None and heard[0].language in ("zh", "en"):
+            return heard[0].language
+        past = self.conversation.exchanges
+        return past[-1].language if past else "zh"
 
     async def _resolve(self, turn: Turn) -> tuple[Turn, Answer]:
         """The turn's final text and its answer (a voice turn's transcript is sent first)."""
@@ -394,7 +421,7 @@ class Session:
         async with aclosing(self.speech.play(turn, answer, self.config.viseme_format or "oculus")) as events:
             async for event in events:
                 await self.send(event)
-                if isinstance(event, p.ResponseCreated):
+                if isinstance(event, p.ResponseCreated) and answer.kind != "hold":
                     self._spawn(self.answerer.served(turn.text, answer, channel=self.channel,
                                                      response_id=event.response_id,
                                                      conversation=self.conversation))

@@ -37,12 +37,25 @@ class Limits(BaseModel):
     anon_requests_per_minute: int = Field(60, ge=1, description="anonymous POST /v1/ask and /v1/tts per client address per minute")
     max_sessions: int = Field(64, ge=1, description="concurrent WebSocket sessions per process")
     kiosk_reserved_sessions: int = Field(16, ge=0, description="of max_sessions, kept for kiosks: anonymous web sessions may use only the rest")
-    inference_queue: int = Field(8, ge=1, description="turns waiting for the CPU before new ones are refused")
     max_audio_rate: float = Field(2.0, ge=1.0, description="audio may arrive at most this many times faster than real time")
     audio_burst_s: float = Field(3.0, ge=0.0, description="seconds of audio a client may send ahead of that pace (its buffer on connect)")
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest HTTP request body (customer routes: /v1/ask, /v1/tts, /v1/feedback)")
     max_staff_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest request body to the staff API (/v1/kb/...)")
     max_import_bytes: int = Field(64 * 1024 * 1024, ge=1024, description="largest knowledge import (POST /v1/kb/import)")
+    resume_window_s: float = Field(30.0, ge=0, le=600, description="a session whose connection drops is kept this long for its client to resume it (0 = no resuming)")
+    resume_buffer_bytes: int = Field(2 * 1024 * 1024, ge=0, description="audio of the answer in progress kept per session so a resumed client gets the rest from where it stopped")
+
+
+class Scheduling(BaseModel):
+    """The inference scheduler (assistant/scheduler.py; docs/architecture.md, "Under load")."""
+
+    tts_workers: int = Field(2, ge=1, description="speech synthesis threads (one per voice runs at a time)")
+    light_workers: int = Field(2, ge=1, description="threads for retrieval and the turn-end model")
+    max_waiting: int = Field(64, ge=4, description="jobs each lane's line holds; optional ones are evicted first")
+    max_wait_s: float = Field(20.0, gt=0, description="a finished turn facing a longer wait is refused with server_busy and retry_after_ms")
+    speculative_deadline_s: float = Field(2.0, gt=0, description="partials, speculation and pre-synthesis waiting longer are dropped")
+    hold_after_s: float = Field(2.0, gt=0, description="a voice turn not answered this long after the customer finished hears a short 'one moment, please'")
+    kiosk_weight: float = Field(2.0, ge=1, description="a kiosk's share of the CPU against one anonymous web session's")
 
 
 class Endpointing(BaseModel):
@@ -155,6 +168,7 @@ class Settings(BaseSettings):
     staff_login: StaffLogin = Field(default_factory=StaffLogin)
     limits: Limits = Field(default_factory=Limits)
     endpointing: Endpointing = Field(default_factory=Endpointing)
+    scheduling: Scheduling = Field(default_factory=Scheduling)
 
     @field_validator("data_dir", "model_dir")
     @classmethod

@@ -33,6 +33,7 @@ from .engines import Runner, Speaker
 from .ids import new_id
 from .metrics import Metrics
 from .responder import Answer
+from .scheduler import Priority, ServerBusy
 from .speech_out import b64
 from .turn_detector import Turn
 
@@ -95,7 +96,8 @@ class Speech:
 
     async def _warm(self, sentence: str, language: str) -> None:
         try:
-            await self._inference.run("tts", self.speaker.synthesize, sentence, language)
+            await self._inference.run("tts", self.speaker.synthesize, sentence, language,
+                                      priority=Priority.SPECULATIVE)
         except Exception:  # noqa: BLE001 - a failed warm-up only costs the cache hit
             log.debug("prefetch failed", exc_info=True)
 
@@ -148,8 +150,6 @@ class Speech:
                 self.current = None
 
     def _degraded(self, turn: Turn, exc: BaseException) -> None:
-        from .services import ServerBusy   # services imports the answering stack; not needed before
-
         busy = isinstance(exc, ServerBusy)
         self._metrics.degraded.labels(cause="busy" if busy else "failed").inc()
         if busy:   # overload: expected now and then, and counted; no stack trace to read
@@ -159,10 +159,17 @@ class Speech:
 
     async def _segments(self, sentence: str, language: str) -> AsyncIterator[Any]:
         """The sentence's segments as the TTS thread makes them, so the first piece is sent
-        while the rest of the sentence is still being synthesised."""
+        while the rest of the sentence is still being synthesised. A sentence already in memory
+        (the hold line, a prefetched first sentence, a frequent answer) does not queue for the
+        TTS threads at all: under load, what is ready must not wait behind what is not."""
+        cached = self.speaker.cached(sentence, language)
+        if cached is not None:
+            for segment in cached:
+                yield segment
+            return
         loop, ready = asyncio.get_running_loop(), asyncio.Queue()
         job = asyncio.ensure_future(self._inference.run(
-            "tts", self.speaker.synthesize, sentence, language,
+            "tts", self.speaker.synthesize, sentence, language, priority=Priority.SPEECH,
             on_segment=lambda segment: loop.call_soon_threadsafe(ready.put_nowait, segment)))
         # Scheduled after every segment the thread handed over, so it always arrives last.
         job.add_done_callback(lambda _: ready.put_nowait(_END))

@@ -36,16 +36,23 @@ class SegmentCache:
         self._items: OrderedDict[tuple[str, str], list[Any]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        # A few lines that must play at once whatever else was synthesised since (the hold line).
+        self._pinned: dict[tuple[str, str], list[Any]] = {}
         self.hits = 0
         self.misses = 0
 
+    def pin(self, key: tuple[str, str], segments: list[Any]) -> None:
+        with self._lock:
+            self._pinned[key] = segments
+
     def get(self, key: tuple[str, str]) -> list[Any] | None:
         with self._lock:
-            item = self._items.get(key)
+            item = self._pinned.get(key) or self._items.get(key)
             if item is None:
                 self.misses += 1
                 return None
-            self._items.move_to_end(key)
+            if key in self._items:
+                self._items.move_to_end(key)
             self.hits += 1
             return item
 
@@ -122,28 +129,47 @@ class CachedSpeaker:
                 on_segment(segment)
         return cached
 
-    def presynthesize(self, texts_by_language: Mapping[str, Sequence[str]]) -> int:
-        """Fill the disk cache with every sentence of the given answers; returns how many were made.
+    def cached(self, sentence: str, language: str) -> list[Any] | None:
+        """The sentence's segments if they are in memory (no disk, no model: safe on the event loop)."""
+        if language not in self.voice_names:
+            return None
+        return self.cache.get((self.voice_names[language], sentence))
 
-        Blocking and CPU-heavy: the server runs it on one low-priority background thread, one
-        sentence per engine lock, so live sessions interleave with it.
-        """
+    def hold(self, text: str, language: str) -> None:
+        """Synthesise `text` and keep it in memory for good (blocking; at start-up)."""
+        for sentence in self.sentences(text, language):
+            self.cache.pin((self.voice_names[language], sentence), self.synthesize(sentence, language))
+
+    def missing(self, texts_by_language: Mapping[str, Sequence[str]]) -> list[tuple[str, str]]:
+        """(language, sentence) of the given answers not yet in the disk cache, in order."""
         if self.disk is None:
-            return 0
-        made = 0
+            return []
+        todo: list[tuple[str, str]] = []
         for language, texts in texts_by_language.items():
             engine = self.engines.get(language)
             if engine is None:
                 continue
             fingerprint, voice = engine_fingerprint(engine), self.voice_names[language]
-            for text in texts:
-                for sentence in self.sentences(text, language):
-                    if self.disk.get(voice, fingerprint, sentence) is None:
-                        with self._locks[language]:
-                            segments = list(engine.synthesize(sentence))
-                        self.disk.put(voice, fingerprint, sentence, segments)
-                        made += 1
-        return made
+            todo += [(language, sentence) for text in texts for sentence in self.sentences(text, language)
+                     if self.disk.get(voice, fingerprint, sentence) is None]
+        return list(dict.fromkeys(todo))
+
+    def presynthesize_one(self, language: str, sentence: str) -> None:
+        """Synthesise one sentence into the disk cache (blocking; not into memory, which is for
+        what customers hear now)."""
+        engine = self.engines[language]
+        with self._locks[language]:
+            segments = list(engine.synthesize(sentence))
+        assert self.disk is not None
+        self.disk.put(self.voice_names[language], engine_fingerprint(engine), sentence, segments)
+
+    def presynthesize(self, texts_by_language: Mapping[str, Sequence[str]]) -> int:
+        """Fill the disk cache with every sentence of the given answers; returns how many were
+        made (blocking; the server does it sentence by sentence through the scheduler instead)."""
+        todo = self.missing(texts_by_language)
+        for language, sentence in todo:
+            self.presynthesize_one(language, sentence)
+        return len(todo)
 
     def pause(self, language: str, ms: float = DISCLOSURE_PAUSE_MS) -> Any:
         """A silent segment in `language`'s voice (after a disclosure, so it reads as finished)."""

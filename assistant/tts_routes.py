@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field
 from avatar_bridge import VISEME_FORMATS, mood_for, render
 from knowledge.api_models import BODY_REFUSALS, refusals
 
-from .admission import REFUSALS, admit_request
+from .admission import REFUSALS, admit_request, busy
+from .scheduler import Priority, ServerBusy
 from .tracks import assemble, wav_bytes
 
 router = APIRouter()
@@ -82,8 +83,6 @@ def _extra_engine(request: Request, name: str, language: str) -> Any:
                                        "is unknown, of another language or cannot be loaded",
                  422: "invalid body, or a text with nothing to say"})})
 async def tts(body: TTSRequest, request: Request) -> dict[str, Any]:
-    from .services import ServerBusy
-
     services = getattr(request.app.state, "services", None)
     if services is None:
         raise HTTPException(503, "models are still loading")
@@ -103,9 +102,9 @@ async def tts(body: TTSRequest, request: Request) -> dict[str, Any]:
         return list(engine.synthesize(body.text))
 
     try:
-        segments = await services.inference.run("tts", synthesize)
+        segments = await services.inference.run("tts", synthesize, priority=Priority.SPEECH)
     except ServerBusy as exc:
-        raise HTTPException(503, str(exc)) from None
+        raise busy(exc) from None
     if not segments:
         raise HTTPException(422, "the text has nothing to say")
     out = assemble(segments, body.language)

@@ -146,7 +146,8 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
     """The server's `Services`, every engine a fake; `settings` override the test defaults."""
     from assistant.metrics import Metrics
     from assistant.responder import Responder
-    from assistant.services import Inference, Services
+    from assistant.loading import make_scheduler
+    from assistant.services import Services
     from assistant.settings import Settings
     from knowledge import KnowledgeIndex
     from knowledge.entry import Entry
@@ -158,7 +159,7 @@ def fake_services(tmp_path: Path, transcriber: ScriptedTranscriber | None = None
                       limits=limits, **settings)
     index = KnowledgeIndex(tmp_path / "chroma", HashEmbedder())
     index.build([Entry.from_dict(e) for e in FAKE_KB])
-    inference = Inference(config.limits.inference_queue)
+    inference = make_scheduler(config)
     return Services(settings=config, transcriber=transcriber or ScriptedTranscriber("I lost my bank card"),
                     vad=EnergyVad(), index=index, responder=Responder(index, handoff_threshold=0.3),
                     speaker=fake_speaker(), metrics=Metrics(), inference=inference, asr_prompts={})

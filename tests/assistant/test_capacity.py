@@ -22,7 +22,8 @@ def small(tmp_path):
     from assistant.app import create_app
 
     services = fake_services(tmp_path, allowed_origins=["http://localhost:8000"],
-                             limits={"max_sessions": 3, "kiosk_reserved_sessions": 1, "inference_queue": 1})
+                             limits={"max_sessions": 3, "kiosk_reserved_sessions": 1},
+                             scheduling={"hold_after_s": 0.1})
     with RunningServer(create_app(services.settings, services), ws_max_size=1 << 20) as server:
         server.services = services
         yield server
@@ -34,16 +35,16 @@ async def test_readyz_reports_saturation_and_recovers(small):
     release = threading.Event()
     inference = small.services.inference
 
-    async def hold():   # one long model call fills the queue of one
+    async def hold():   # a long transcription, and a finished turn waiting behind it
         await inference.run("asr", release.wait, 10)
 
-    holding = asyncio.ensure_future(hold())
+    holding = [asyncio.ensure_future(hold()) for _ in range(2)]
     await asyncio.sleep(0.2)
     busy = httpx.get(f"{small.http}/readyz")
     assert busy.status_code == 503 and busy.json()["status"] == "saturated"
-    assert busy.json()["inference_queue"] == 1
+    assert busy.json()["inference_queue"] == 2 and busy.json()["wait_estimate_s"] > 0.1
     release.set()
-    await holding
+    await asyncio.gather(*holding)
     ready = httpx.get(f"{small.http}/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ready"
 
