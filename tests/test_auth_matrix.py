@@ -93,27 +93,19 @@ MATRIX = documented()
 
 
 def app_routes(app) -> set[str]:
-    """`METHOD path` of every route the app serves (HEAD aside), from `app.routes`."""
-    from fastapi.routing import APIWebSocketRoute
+    """`METHOD path` of every route the app serves (HEAD aside), included routers' too."""
+    from fastapi.routing import APIWebSocketRoute, iter_route_contexts
     from starlette.routing import Mount
 
     found: set[str] = set()
-
-    def add(route, path: str) -> None:
+    for context in iter_route_contexts(app.routes):
+        route, path = context.original_route, context.path
         if isinstance(route, APIWebSocketRoute):
             found.add(f"WS {path}")
         elif isinstance(route, Mount):
             found.add(f"GET {path.rstrip('/')}/{{path}}")
         else:
-            found.update(f"{m} {path}" for m in route.methods - {"HEAD"})
-
-    for route in app.routes:
-        contexts = getattr(route, "effective_route_contexts", None)   # an included router
-        if contexts is not None:
-            for context in contexts():
-                add(context.original_route, context.path)
-        else:
-            add(route, route.path)
+            found.update(f"{m} {path}" for m in context.methods - {"HEAD"})
     return found
 
 
