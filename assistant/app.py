@@ -24,6 +24,7 @@ from .admission import REFUSALS, Admission, Gate, RateLimiter, admit_request, bu
 from .body_limit import BodyLimit
 from .security_headers import SecurityHeaders
 from .kiosks import KioskRegistry
+from .resume import ResumeRegistry, resume_connection
 from .answering import question_language
 from .conversation import Conversations
 from .scheduler import Priority, ServerBusy
@@ -190,6 +191,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Without services the store is not open yet: the gates are made in the lifespan, once it is.
     app.state.gate, app.state.http_gate = admission_gates(services) if services is not None else (None, None)
     open_sessions = 0   # a count, not the sessions: nothing outside a session reaches into it
+    # The sessions a client may resume. One whose connection dropped is still counted in
+    # open_sessions (its endpoint still runs), so it keeps its place and cannot exceed the limits.
+    resumable = ResumeRegistry()
     web_session_limit = max(1, settings.limits.max_sessions - settings.limits.kiosk_reserved_sessions)
     # The contexts of `POST /v1/ask` conversations (a WebSocket session keeps its own).
     conversations = Conversations(ttl_s=min(settings.limits.max_session_s, 30 * 60.0))
@@ -259,6 +263,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         await ws.accept()
         svc = app.state.services
         reason = verdict.reason
+        resume_id = ws.query_params.get("resume")
+        if verdict.allowed and svc is not None and resume_id is not None:
+            # Admitted like any connection, but no new place: the session it resumes holds one.
+            await resume_connection(ws, resumable, verdict.channel, resume_id[:64],
+                                    max_frame_bytes=settings.limits.max_frame_bytes, metrics=svc.metrics)
+            return
         if verdict.allowed and svc is None:
             reason = "models are still loading"
         elif verdict.allowed and open_sessions >= settings.limits.max_sessions:
@@ -276,7 +286,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         gauge = svc.metrics.sessions.labels(channel=verdict.channel.split(":")[0])
         gauge.inc()
         try:
-            await Session(ws, svc, verdict.channel, settings).run()
+            await Session(ws, svc, verdict.channel, settings, resumable).run()
         finally:
             gauge.dec()
             open_sessions -= 1

@@ -22,6 +22,8 @@ class Metrics:
         self.errors = Counter("dt_errors_total", "Error events sent, by code", ["code"], registry=self.registry)
         self.turns = Counter("dt_turns_total", "Customer turns, by outcome", ["outcome", "language"], registry=self.registry)
         self.refused = Counter("dt_refused_sessions_total", "Refused connects, by reason", ["reason"], registry=self.registry)
+        self.resumes = Counter("dt_session_resumes_total", "Reconnects that asked to resume a session, by outcome",
+                               ["outcome"], registry=self.registry)
         self.followups = Counter("dt_followups_total", "Answers chosen with the conversation's context, by outcome",
                                  ["outcome"], registry=self.registry)
         self.clarifications = Counter(

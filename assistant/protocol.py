@@ -36,6 +36,7 @@ class ErrorCode:
     NOTHING_TO_COMMIT = "nothing_to_commit"
     NO_RESPONSE = "no_active_response"
     INVALID_CHOICE = "invalid_choice"
+    RESUME_REFUSED = "resume_refused"
     SERVER_BUSY = "server_busy"
     INTERNAL = "internal_error"
 
@@ -117,13 +118,26 @@ class ClarifyChoose(_ClientEvent):
     entry_id: str = Field(min_length=1, max_length=64)
 
 
+class SessionResume(_ClientEvent):
+    """The first event of a connection opened as `WS /v1/session?resume=<session_id>`: take back a
+    session whose connection dropped, and say where its answer in progress stopped."""
+
+    type: Literal["session.resume"]
+    session_id: str = Field(min_length=1, max_length=64)
+    resume_token: str = Field(min_length=1, max_length=128)
+    # The last response whose `response.created` the client got, and how much of its audio it
+    # played (null once it got that response's `response.done`, or when it has none).
+    response_id: str | None = Field(None, max_length=64)
+    heard_ms: int | None = Field(None, ge=0)
+
+
 ClientEvent = Annotated[
-    Union[SessionUpdate, AudioAppend, AudioCommit, InputText, ResponseCancel, Ping, ClarifyChoose],
+    Union[SessionUpdate, AudioAppend, AudioCommit, InputText, ResponseCancel, Ping, ClarifyChoose, SessionResume],
     Field(discriminator="type"),
 ]
 _CLIENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(ClientEvent)
 CLIENT_EVENT_TYPES = ("session.update", "input_audio_buffer.append", "input_audio_buffer.commit",
-                      "input_text", "response.cancel", "ping", "clarify.choose")
+                      "input_text", "response.cancel", "ping", "clarify.choose", "session.resume")
 
 
 def parse_client_event(raw: str) -> Any:
@@ -222,6 +236,21 @@ class SessionCreated(_ServerEvent):
     protocol: str
     session: SessionConfig
     limits: SessionLimits
+    # Reconnect within `resume_window_s` with this token to take the session back (null and 0
+    # when resuming is off). A secret: sent to this client only, never logged.
+    resume_token: str | None = None
+    resume_window_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class SessionResumed(_ServerEvent):
+    """The session is back on this connection; a fresh token replaces the one just used."""
+
+    TYPE = "session.resumed"
+    session_id: str
+    session: SessionConfig
+    resume_token: str
+    resume_window_s: float
 
 
 @dataclass(frozen=True)
@@ -306,6 +335,8 @@ class ResponseDone(_ServerEvent):
     # Speech failed part-way (or before any audio): the answer is the text of `response.created`,
     # to be shown; optional for clients, which may ignore it (protocol v1 stays compatible).
     degraded: bool = False
+    # The connection dropped and the rest of this answer could not be resumed (after a resume).
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -332,7 +363,7 @@ class Pong(_ServerEvent):
     id: str | int | None = None
 
 
-ServerEvent = Union[SessionCreated, SessionUpdated, SpeechStarted, SpeechStopped, Committed, TranscriptPartial,
+ServerEvent = Union[SessionCreated, SessionResumed, SessionUpdated, SpeechStarted, SpeechStopped, Committed, TranscriptPartial,
                     TranscriptFinal, ResponseCreated, AudioDelta, ResponseDone, Error, Pong]
 
 

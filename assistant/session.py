@@ -15,19 +15,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import threading
 import time
 from collections.abc import Coroutine, Mapping
 from contextlib import aclosing
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.websockets import WebSocketDisconnect
 
 from . import protocol as p
-from .answering import NoLongerWanted, Speculation, question_language
+from .answering import Speculation, question_language
 from .audio import AudioPace
 from .conversation import Conversation
 from .ids import new_id
+from .partials import Partials
+from .resume import Link, ResumeRegistry, Socket, hold_for_resume
 from .responder import Answer, Responder
 from .scheduler import Client, ServerBusy, asking
 from .services import Services
@@ -40,24 +41,18 @@ log = logging.getLogger(__name__)
 MAX_ERRORS = 50  # a client this broken is closed rather than answered forever
 
 
-class Socket(Protocol):
-    """What the session needs of a WebSocket (starlette's, or a test's in-memory one)."""
-
-    async def receive(self) -> Mapping[str, Any]: ...
-
-    async def send_text(self, data: str) -> None: ...
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
-
-
 class Session:
-    def __init__(self, ws: Socket, services: Services, channel: str, settings: Settings | None = None):
-        self.ws = ws
+    def __init__(self, ws: Socket, services: Services, channel: str, settings: Settings | None = None,
+                 resumable: ResumeRegistry | None = None):
         self.services = services
         # The app's settings (limits may differ per app even when the loaded models are shared).
         self.settings = settings or services.settings
         self.channel = channel
         self.id = new_id("sess")
+        # The client's connection, which a resume may replace (resume.py); without the app's
+        # registry of resumable sessions, a drop ends the session.
+        self.link = Link(ws, self.id, self.settings.limits, registry=resumable, channel=channel,
+                         on_cut=lambda: self.speech.interrupt(None), config=lambda: self.config)
         self.answerer = services.answerer
         self.config = p.SessionConfig(language=self.settings.language, input_sample_rate=None, voice=None,
                                       viseme_format="oculus", turn_detection="server_vad")
@@ -66,13 +61,9 @@ class Session:
         # What this customer asked and was answered: follow-up questions are resolved against it.
         self.conversation = Conversation()
         self.speculation: Speculation | None = None
-        self._partial: asyncio.Task[None] | None = None
-        # Set when a queued partial is no longer wanted: cancelling its task cannot recall a job
-        # already handed to the ASR pool, so the job itself checks this before it starts.
-        self._partial_stale = threading.Event()
+        self.partials = Partials(self.answerer, lambda: self.detector, self.send, self._spawn)
         self._turn_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        self._send_lock = asyncio.Lock()
         self._pace = AudioPace(self.settings.limits.max_audio_rate, self.settings.limits.audio_burst_s)
         self._errors = 0
         self.closed = False
@@ -86,15 +77,12 @@ class Session:
         """Send events in this order, with nothing of another task's in between."""
         if self.closed:
             return
-        async with self._send_lock:
-            for event in events:
-                if isinstance(event, p.Error):
-                    self.services.metrics.errors.labels(code=event.code).inc()
-                try:
-                    await self.ws.send_text(event.to_json())
-                except (WebSocketDisconnect, RuntimeError, OSError):
-                    self.closed = True
-                    return
+        for event in events:
+            if isinstance(event, p.Error):
+                self.services.metrics.errors.labels(code=event.code).inc()
+        # While the connection is down and may be resumed, this waits (playback pauses).
+        if not await self.link.send(events):
+            self.closed = True
 
     async def error(self, code: str, message: str, event_id: str | None = None, *, client_fault: bool = True) -> None:
         if client_fault:
@@ -115,9 +103,8 @@ class Session:
         deadline = time.monotonic() + limits.max_session_s
         await self.send(p.SessionCreated(
             session_id=self.id, protocol=p.PROTOCOL_VERSION, session=self.config,
-            limits=p.SessionLimits(max_frame_bytes=limits.max_frame_bytes, max_utterance_s=limits.max_utterance_s,
-                                   max_text_chars=limits.max_text_chars, idle_timeout_s=limits.idle_timeout_s,
-                                   max_session_s=limits.max_session_s),
+            limits=p.SessionLimits(**{f.name: getattr(limits, f.name) for f in dataclasses.fields(p.SessionLimits)}),
+            resume_token=self.link.token, resume_window_s=self.link.window_s,
         ))
         try:
             while not self.closed:
@@ -125,35 +112,41 @@ class Session:
                 if timeout <= 0:
                     await self._close(1000, "session time limit reached")
                     return
+                ws = self.link.ws
                 try:
-                    message = await asyncio.wait_for(self.ws.receive(), timeout=timeout)
+                    ws, message = await asyncio.wait_for(self.link.receive(), timeout=timeout)
                 except asyncio.TimeoutError:
                     reason = "idle timeout" if time.monotonic() < deadline else "session time limit reached"
                     await self._close(1000, reason)
                     return
+                except WebSocketDisconnect as exc:
+                    message = {"type": "websocket.disconnect", "code": exc.code}
                 if message["type"] == "websocket.disconnect":
-                    return
+                    # An abrupt drop keeps the session for its client to resume (resume.py).
+                    if not await hold_for_resume(self.link, ws, message.get("code"), deadline - time.monotonic()):
+                        return
+                    continue
                 await self._on_frame(message)
                 if self._errors > MAX_ERRORS:
                     await self._close(1008, "too many invalid messages")
                     return
-        except WebSocketDisconnect:
-            return
         finally:
             self.closed = True
+            self.link.close()
             self._stop_everything()
 
     async def _close(self, code: int, reason: str) -> None:
         if not self.closed:
             self.closed = True
+            self.link.close()
             try:
-                await self.ws.close(code=code, reason=reason)
-            except RuntimeError:
+                await self.link.ws.close(code=code, reason=reason)
+            except (RuntimeError, OSError):
                 pass
 
     def _stop_everything(self) -> None:
         self._discard_speculation("abandoned")
-        self._drop_partial()
+        self.partials.drop()
         self.speech.interrupt(None)
         for task in [self._turn_task, *self._background]:
             if task is not None and not task.done():
@@ -200,6 +193,9 @@ class Session:
             await self.send(p.Pong(id=event.id))
         elif isinstance(event, p.ClarifyChoose):
             self._on_choice(event)
+        elif isinstance(event, p.SessionResume):
+            raise p.ProtocolError(p.ErrorCode.INVALID_EVENT, "session.resume opens a connection made with ?resume=",
+                                  event.event_id)
 
     async def _update(self, event: p.SessionUpdate) -> None:
         changes = event.session.model_dump(exclude_none=True)
@@ -211,7 +207,7 @@ class Session:
         if rate is not None and (self.detector is None or self.detector.input_rate != rate):
             # A new rate is a new stream: what was heard at the old one is dropped.
             self._discard_speculation("abandoned")
-            self._drop_partial()
+            self.partials.drop()
             limits = self.settings.limits
             self.detector = TurnDetector(self.settings.endpointing, self.services.vad, input_rate=rate,
                                          push_to_talk=push_to_talk, max_utterance_s=limits.max_utterance_s,
@@ -277,7 +273,7 @@ class Session:
             self.speech.interrupt(heard_ms=None)   # barge-in
             await self.send(p.SpeechStarted(audio_start_ms=event.audio_start_ms))
         elif isinstance(event, PartialDue):
-            self._start_partial(event)
+            self.partials.start(event, self._language())
         elif isinstance(event, Paused):
             self._speculate(event)
         elif isinstance(event, Resumed):
@@ -289,34 +285,9 @@ class Session:
     def _language(self) -> str | None:
         return self.config.language if self.config.language in ("zh", "en") else None
 
-    def _start_partial(self, due: PartialDue) -> None:
-        if self._partial is not None and not self._partial.done():
-            return
-        self._partial_stale = threading.Event()
-        self._partial = self._spawn(self._run_partial(due, self._partial_stale))
-
-    async def _run_partial(self, due: PartialDue, stale: threading.Event) -> None:
-        try:
-            heard = await self.answerer.transcribe(due.audio, self._language(), stage="asr_partial", unless=stale)
-        except NoLongerWanted:
-            return
-        except Exception:  # noqa: BLE001 - a partial is a courtesy; the final still runs
-            log.debug("partial transcription failed", exc_info=True)
-            return
-        finally:
-            if self.detector is not None:
-                self.detector.partial_done()
-        if heard.text and self.detector is not None and due.turn_id == self.detector.turn_id:
-            await self.send(p.TranscriptPartial(turn_id=due.turn_id, text=heard.text))
-
-    def _drop_partial(self) -> None:
-        self._partial_stale.set()
-        if self._partial is not None and not self._partial.done():
-            self._partial.cancel()
-
     def _speculate(self, paused: Paused) -> None:
         self._discard_speculation(None)
-        self._drop_partial()  # the speculation needs the transcriber more than a partial does
+        self.partials.drop()  # the speculation needs the transcriber more than a partial does
         spec = self.speculation = self.answerer.speculate(paused.audio, self._language(), self.conversation)
         self._spawn(self._when_prepared(spec))
 
@@ -348,7 +319,7 @@ class Session:
         if spec is not None:
             self.services.metrics.speculations.labels(fate="used").inc()
         self.services.metrics.observe("endpointing", ended.silence_s)
-        self._drop_partial()
+        self.partials.drop()
         turn = dataclasses.replace(ended.turn, speculation=spec)
         # Sent together and before the answer starts, so `committed` always precedes the turn's
         # `transcript.final`, however slow the socket.

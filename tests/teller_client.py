@@ -1,4 +1,6 @@
 """A small real WebSocket client for tests and benchmarks: streams audio like a microphone would.
+It is the reference kiosk client (assistant/kiosk_client.py: connect, send, receive, resume) with
+helpers to script a test's exchanges.
 
 A microphone never stops sending: after the question it keeps sending silence, and the server's
 endpointing runs on that stream clock. So `ask_by_voice` streams the clip in real-time-sized
@@ -9,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import websockets
+
+from assistant.kiosk_client import KioskClient
 
 RATE = 16_000
 CHUNK_MS = 40
@@ -49,31 +51,19 @@ def to_pcm16(audio: np.ndarray) -> bytes:
     return (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
 
 
-class TellerClient:
-    def __init__(self, ws):
-        self.ws = ws
-        self.pending: list[dict[str, Any]] = []
+class TellerClient(KioskClient):
+    """The reference client (assistant/kiosk_client.py) with a test's helpers. Resuming is off
+    by default here: a test that drops a connection on purpose usually wants to see it dropped."""
 
     @classmethod
-    async def connect(cls, url: str, *, origin: str | None = "http://localhost:8000", token: str | None = None):
-        headers = {"Authorization": f"Bearer {token}"} if token else None
-        ws = await websockets.connect(url, origin=origin, additional_headers=headers, max_size=2**24)
-        client = cls(ws)
-        created = await client.recv()
-        assert created["type"] == "session.created", created
-        client.session_id = created["session_id"]
-        return client
-
-    async def send(self, event: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(event, ensure_ascii=False))
-
-    async def recv(self, timeout: float = 30.0) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.ws.recv(), timeout))
+    async def connect(cls, url: str, token: str | None = None, *, origin: str | None = "http://localhost:8000",
+                      resume: bool = False, heartbeat_s: float = 20.0, max_size: int = 2 ** 24):
+        return await super().connect(url, token, origin=origin, resume=resume, heartbeat_s=heartbeat_s,
+                                     max_size=max_size)
 
     async def configure(self, **session: Any) -> dict[str, Any]:
         session.setdefault("input_sample_rate", RATE)
-        await self.send({"type": "session.update", "session": session})
-        return await self.expect("session.updated")
+        return await super().configure(**session)
 
     async def expect(self, kind: str, timeout: float = 30.0) -> dict[str, Any]:
         while True:
@@ -100,7 +90,7 @@ class TellerClient:
             if base64_json:
                 await self.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()})
             else:
-                await self.ws.send(pcm)
+                await self.send_audio(pcm)
             target = start + (i + 1) * CHUNK_MS / 1000 / pace
             delay = target - time.monotonic()
             if delay > 0:
@@ -136,9 +126,6 @@ class TellerClient:
         finally:
             task.cancel()
         return ex
-
-    async def close(self) -> None:
-        await self.ws.close()
 
 
 async def ask_typed(url: str, text: str, **config: Any) -> Exchange:

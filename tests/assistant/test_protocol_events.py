@@ -54,4 +54,4 @@ def test_server_events_serialise_with_their_type():
     event = p.ResponseDone(response_id="r", interrupted=True, audio_ms=10.0, heard_ms=5.0, heard_text="hi")
     data = json.loads(event.to_json())
     assert data == {"type": "response.done", "response_id": "r", "interrupted": True, "audio_ms": 10.0,
-                    "heard_ms": 5.0, "heard_text": "hi", "degraded": False}
+                    "heard_ms": 5.0, "heard_text": "hi", "degraded": False, "cut": False}
