@@ -24,8 +24,6 @@ from . import audit
 from .db import Connection, Database, IntegrityViolation
 from .staff_login import AccountLocked, Lockout, clear_failures, locked_for, record_failure
 
-__all__ = ["AccountLocked", "Lockout"]   # re-exported: callers catch them beside AuthError
-
 SESSION_PREFIX = "dts_"
 API_KEY_PREFIX = "dtkey_"
 SESSION_TTL_S = 8 * 3600  # one working shift
