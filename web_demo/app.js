@@ -4,11 +4,13 @@
 // with backoff. Server text is only ever shown with textContent.
 
 import { Avatar } from "./avatar.js";
+import { showAnswer } from "./answer-view.js";
 import { Feedback } from "./feedback.js";
 import { applyStrings, t } from "./i18n.js";
 import { Microphone } from "./mic.js";
 import { bindMicControls } from "./mic-controls.js";
 import { Player } from "./player.js";
+import { Heartbeat, Resumer } from "./resume.js";
 import { Suggestions } from "./suggestions.js";
 
 const $ = (id) => document.getElementById(id);
@@ -53,6 +55,11 @@ const state = {
   captionLang: "zh",
 };
 
+const resumer = new Resumer();
+const heartbeat = new Heartbeat({
+  engaged: () => mic.active || !!(player.resp && !player.resp.done) || state.queue.length > 0,
+  onDead: (ws) => closed(ws, 4000, "heartbeat lost"),
+});
 const avatar = new Avatar($("avatar"));
 const player = new Player({
   avatar,
@@ -102,9 +109,11 @@ function setConnection(kind, extra = "") {
 
 function refreshConnectionText() {
   const kind = ui.connection.dataset.state;
-  const key = { connecting: "conn_connecting", open: "conn_open", retry: "conn_retry", paused: "conn_paused", refused: "conn_refused" }[kind] || "conn_connecting";
+  const extra = ui.connection.dataset.extra;
+  const key = kind === "open" && extra === "fresh" ? "conn_fresh"    // a new session after a refused resume
+    : { connecting: "conn_connecting", open: "conn_open", retry: "conn_retry", paused: "conn_paused", refused: "conn_refused" }[kind] || "conn_connecting";
   ui.connectionText.removeAttribute("data-i18n");
-  ui.connectionText.textContent = t(state.lang, key) + (kind === "refused" ? (ui.connection.dataset.extra || "") : "");
+  ui.connectionText.textContent = t(state.lang, key) + (kind === "refused" ? (extra || "") : "");
 }
 
 function wsUrl() {
@@ -118,9 +127,10 @@ function connect() {
   state.paused = false;
   if (state.ws && state.ws.readyState <= WebSocket.OPEN) return;
   setConnection(state.attempt ? "retry" : "connecting");
+  const resuming = resumer.canResume();
   let ws;
   try {
-    ws = new WebSocket(wsUrl());
+    ws = new WebSocket(resuming ? resumer.url(wsUrl()) : wsUrl());
   } catch (err) {
     scheduleReconnect();
     return;
@@ -128,30 +138,40 @@ function connect() {
   ws.binaryType = "arraybuffer";
   state.ws = ws;
   state.configured = false;
-  ws.onopen = () => { /* wait for session.created */ };
+  // A resumed session says nothing until it hears whose it is; a new one starts with session.created.
+  ws.onopen = () => { if (resuming) ws.send(JSON.stringify(resumer.firstEvent())); heartbeat.start(ws); };
   ws.onmessage = (msg) => {
+    heartbeat.seen();
     if (typeof msg.data !== "string") return;
     let ev;
     try { ev = JSON.parse(msg.data); } catch (_) { return; }
     if (ev && typeof ev.type === "string") handleEvent(ev);
   };
-  ws.onclose = (e) => {
-    if (state.ws !== ws) return;
-    state.ws = null;
-    state.configured = false;
-    player.stopAll();
-    mic.setSending(false);
-    if (e.code === 1008) {              // refused: say why, retry slowly
-      setConnection("refused", e.reason || String(e.code));
-      scheduleReconnect(e.reason && e.reason.includes("minute") ? 60000 : 15000);
-    } else if (e.code === 1000 && e.reason && /idle|limit/i.test(e.reason)) {
-      state.paused = true;              // idle timeout / session limit: wake up on the next action
-      setConnection("paused");
-      if (mic.active && state.mode === "server_vad") scheduleReconnect(500);
-    } else {
-      scheduleReconnect();
-    }
-  };
+  ws.onclose = (e) => closed(ws, e.code, e.reason);
+}
+
+function closed(ws, code, reason) {
+  if (state.ws !== ws) return;
+  state.ws = null;
+  state.configured = false;
+  heartbeat.stop();
+  // A drop that is not an end (docs/protocol.md, "Resuming a session"): note where the answer
+  // stopped before the player forgets it; the next connection takes the session back.
+  if (code !== 1000 && code !== 1008) resumer.lost(player);
+  player.stopAll();
+  mic.setSending(false);
+  if (reason === "resume refused") {
+    scheduleReconnect(0);               // the session is gone: a new one at once
+  } else if (code === 1008) {           // refused: say why, retry slowly
+    setConnection("refused", reason || String(code));
+    scheduleReconnect(reason && reason.includes("minute") ? 60000 : 15000);
+  } else if (code === 1000 && reason && /idle|limit/i.test(reason)) {
+    state.paused = true;                // idle timeout / session limit: wake up on the next action
+    setConnection("paused");
+    if (mic.active && state.mode === "server_vad") scheduleReconnect(500);
+  } else {
+    scheduleReconnect();
+  }
 }
 
 function scheduleReconnect(fixedMs) {
@@ -204,9 +224,14 @@ function sendAudio(pcm, rms) {
 function handleEvent(ev) {
   switch (ev.type) {
     case "session.created":
+    case "session.resumed":
       state.attempt = 0;
-      setConnection("open");
-      rawSend({ type: "session.update", session: sessionConfig() });
+      if (ev.type === "session.resumed") player.resumeAt(resumer.point);
+      // After a refused resume, say quietly that this is a new conversation.
+      setConnection("open", resumer.refused && ev.type === "session.created" ? "fresh" : "");
+      resumer.refused = false;
+      resumer.note(ev);
+      rawSend({ type: "session.update", session: sessionConfig() });   // the page's settings of now
       break;
     case "session.updated":
       state.configured = true;
@@ -251,31 +276,8 @@ function handleEvent(ev) {
 function onResponseCreated(ev) {
   player.begin(ev);
   state.lastResponse = { response_id: ev.response_id, entry_id: ev.entry_id || null, question: state.lastQuestion };
-  const lang = ev.language === "en" ? "en" : "zh";
-  ui.answer.textContent = String(ev.text || "");
-  ui.answer.lang = lang === "zh" ? "zh-CN" : "en";
-  if (ev.disclosure) {
-    ui.disclosure.textContent = String(ev.disclosure);
-    ui.disclosure.lang = ui.answer.lang;
-    ui.disclosure.hidden = false;
-  } else {
-    ui.disclosure.textContent = "";
-    ui.disclosure.hidden = true;
-  }
-  if (ev.entry_id) {
-    ui.source.textContent = String(ev.entry_id);
-    ui.source.removeAttribute("data-i18n");
-    ui.source.dataset.entry = String(ev.entry_id);
-  } else {
-    setText(ui.source, "source_none");
-    ui.source.dataset.entry = "";
-  }
-  ui.textOnly.hidden = true;
-  ui.handoff.hidden = !ev.handoff;
-  document.body.classList.toggle("handoff-active", !!ev.handoff);
+  const lang = showAnswer(ui, ev, setText);
   state.captionLang = lang;
-  ui.caption.textContent = "";
-  ui.caption.lang = ui.answer.lang;
   feedback.reset(ev.kind !== "clarify");   // a clarifying question is not an answer to rate
   suggestions.show(ev.related, lang);
   choices.show(ev.clarify, lang);
@@ -291,6 +293,11 @@ function markReady() {
 function onError(ev) {
   const code = String(ev.code || "");
   if (code === "no_active_response" || code === "nothing_to_commit") return; // harmless races
+  if (code === "resume_refused") {      // the server closes next; a new session follows
+    resumer.forget();
+    player.finish({ response_id: player.resp ? player.resp.id : null });   // that answer is over
+    return;
+  }
   ui.micStatus.removeAttribute("data-i18n");
   ui.micStatus.textContent = code === "server_busy" ? t(state.lang, "busy") : t(state.lang, "error") + String(ev.message || code);
 }

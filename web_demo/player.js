@@ -89,6 +89,7 @@ export class Player {
     const r = this.resp;
     if (!r || ev.response_id !== r.id) return false;      // a stale chunk of an older answer
     if (r.cut && ev.interruptible !== false) return false; // cut by barge-in
+    if ((ev.offset_ms || 0) + (ev.duration_ms || 0) <= (r.skipBeforeMs || 0)) return false; // heard before a drop
     const ctx = this.context();
     const samples = decodePcm16(ev.audio || "");
     if (!samples.length) return false;
@@ -142,6 +143,16 @@ export class Player {
     const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : null;
     if (ts && ts.performanceTime > 0) return ts.performanceTime + (t - ts.contextTime) * 1000;
     return performance.now() + (t - this.ctx.currentTime) * 1000;
+  }
+
+  /**
+   * A resumed session (docs/protocol.md, "Resuming a session"): the answer that was playing goes
+   * on from `heard_ms`, where the drop stopped it; chunks wholly before it were heard already.
+   */
+  resumeAt(point) {
+    const r = this.resp;
+    if (!r || !point || point.response_id !== r.id || point.heard_ms === null || r.done) return;
+    Object.assign(r, { cut: false, base: null, notBefore: 0, endTime: 0, skipBeforeMs: point.heard_ms });
   }
 
   /** `response.done`. */
