@@ -2,7 +2,8 @@
 
     client = await KioskClient.connect("ws://teller:8000/v1/session", token="dtk_...")
     await client.configure(language="zh", input_sample_rate=16000)
-    await client.send_audio(pcm16)            # as the microphone captures it (20-100 ms frames)
+    await client.send_audio(pcm16)            # as the microphone captures it (20-100 ms frames),
+    await client.stream(pcm16)                # or a recording, paced in real time
     async for event in client:                # every server event, as a dict
         ...
     await client.close()
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import websockets
@@ -92,6 +94,20 @@ class KioskClient:
             return True
         except ConnectionClosed:
             return False
+
+    async def stream(self, pcm: bytes, *, rate: int = 16_000, chunk_ms: int = 40, pace: float = 1.0,
+                     frame: Callable[[bytes], Awaitable[Any]] | None = None) -> float:
+        """Send PCM16LE mono at `rate` as a microphone would: `chunk_ms` frames, `pace` x real
+        time (on the clock of the first frame, so a slow send is caught up, never drifts). `frame`
+        sends one chunk (default: a binary frame). Returns the monotonic time the last one left."""
+        step = rate * chunk_ms // 1000 * 2
+        start = time.monotonic()
+        for i, offset in enumerate(range(0, len(pcm), step)):
+            await (frame or self.send_audio)(pcm[offset:offset + step])
+            delay = start + (i + 1) * chunk_ms / 1000 / pace - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        return time.monotonic()
 
     async def configure(self, **session: Any) -> dict[str, Any]:
         await self.send({"type": "session.update", "session": session})

@@ -135,6 +135,7 @@ class Link:
         self._cond = asyncio.Condition()
         self._back = asyncio.Event()
         self._switched = asyncio.Event()  # set when a resume replaced the socket
+        self._switch_waiter: asyncio.Future[Any] | None = None
         self._settled: set[str] = set()   # responses a catch-up already settled (sent, heard or cut)
         self._swallow: str | None = None  # a response ended as `cut`: its own later events are dropped
         self._released: asyncio.Future[None] | None = None
@@ -180,13 +181,14 @@ class Link:
             ws = self.ws
             if not self.resumable:
                 return ws, await ws.receive()
-            self._switched.clear()
+            # One waiter on the switch for every frame of this socket (frames come 25 a second).
+            if self._switch_waiter is None or self._switch_waiter.done():
+                self._switched.clear()
+                self._switch_waiter = asyncio.ensure_future(self._switched.wait())
             frame = asyncio.ensure_future(ws.receive())
-            switch = asyncio.ensure_future(self._switched.wait())
             try:
-                await asyncio.wait((frame, switch), return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait((frame, self._switch_waiter), return_when=asyncio.FIRST_COMPLETED)
             finally:
-                switch.cancel()
                 if not frame.done():
                     frame.cancel()
             if frame.done() and not frame.cancelled() and ws is self.ws:
@@ -205,6 +207,8 @@ class Link:
 
     def close(self) -> None:
         self.closed = True
+        if self._switch_waiter is not None:
+            self._switch_waiter.cancel()
         self._back.set()
         self._release()
         if self._registry is not None:

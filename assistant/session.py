@@ -138,11 +138,11 @@ class Session:
     async def _close(self, code: int, reason: str) -> None:
         if not self.closed:
             self.closed = True
-            self.link.close()
-            try:
+            try:   # before the link lets a resumed connection's endpoint return (and close it plainly)
                 await self.link.ws.close(code=code, reason=reason)
             except (RuntimeError, OSError):
                 pass
+            self.link.close()
 
     def _stop_everything(self) -> None:
         self._discard_speculation("abandoned")

@@ -83,19 +83,11 @@ class TellerClient(KioskClient):
 
     async def stream(self, audio: np.ndarray, *, pace: float = 1.0, base64_json: bool = False) -> float:
         """Send `audio` (float32 16 kHz) in 40 ms chunks at `pace` x real time; returns when done."""
-        step = RATE * CHUNK_MS // 1000
-        start = time.monotonic()
-        for i, offset in enumerate(range(0, len(audio), step)):
-            pcm = to_pcm16(audio[offset:offset + step])
-            if base64_json:
-                await self.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()})
-            else:
-                await self.send_audio(pcm)
-            target = start + (i + 1) * CHUNK_MS / 1000 / pace
-            delay = target - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        return time.monotonic()
+        async def append(pcm: bytes) -> None:
+            await self.send({"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()})
+
+        return await super().stream(to_pcm16(audio), rate=RATE, chunk_ms=CHUNK_MS, pace=pace,
+                                    frame=append if base64_json else None)
 
     async def ask_by_voice(self, audio: np.ndarray, *, until: str | Callable[[Exchange], bool] = "response.done",
                            silence_s: float = 8.0, pace: float = 1.0, lead_silence_s: float = 0.3) -> Exchange:

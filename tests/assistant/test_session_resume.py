@@ -267,3 +267,29 @@ async def test_the_kiosk_client_starts_afresh_when_the_server_refuses_and_ends_t
     updated = await client.expect("session.updated")   # the settings it had are sent again
     assert updated["session"]["language"] == "en"
     await client.close()
+
+
+async def test_a_client_back_before_the_server_noticed_the_drop_takes_the_session_over(services):
+    registry = ResumeRegistry()
+    sock, session, task = await open_session(services, registry)
+    # The old connection looks alive to the server (half-open): the session waits on it.
+    back, link_task = await resume(registry, resume_event(sock))
+    assert back.sent[0]["type"] == "session.resumed"
+    await asyncio.sleep(0.05)
+    assert sock.closed_with == (4001, "resumed on another connection")
+    back.text({"type": "ping", "id": "new"})   # the session now reads the new connection
+    await back.wait_for("pong")
+    back.disconnect()
+    await asyncio.wait_for(task, 2)
+    await asyncio.wait_for(link_task, 2)
+
+
+async def test_a_resumed_session_still_times_out_when_idle_with_its_reason(services):
+    registry = ResumeRegistry()
+    sock, session, task = await open_session(services, registry, idle_timeout_s=1.2)
+    drop(sock)
+    await until_detached(registry)
+    back, link_task = await resume(registry, resume_event(sock))
+    await asyncio.wait_for(task, 3)
+    await asyncio.wait_for(link_task, 1)
+    assert back.closed_with == (1000, "idle timeout")
