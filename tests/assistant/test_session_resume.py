@@ -293,3 +293,30 @@ async def test_a_resumed_session_still_times_out_when_idle_with_its_reason(servi
     await asyncio.wait_for(task, 3)
     await asyncio.wait_for(link_task, 1)
     assert back.closed_with == (1000, "idle timeout")
+
+
+async def test_a_detached_session_keeps_its_place_and_needs_no_new_one_to_resume(tmp_path):
+    import httpx
+    import websockets
+
+    from assistant.app import create_app
+
+    svc = fake_services(tmp_path, allowed_origins=["http://localhost:8000"],
+                        limits={"max_sessions": 2, "kiosk_reserved_sessions": 1, "resume_window_s": 10.0})
+    with RunningServer(create_app(svc.settings, svc), ws_max_size=1 << 20) as server:
+        url = f"ws://127.0.0.1:{server.port}/v1/session"
+        owner = await TellerClient.connect(url, resume=True)   # the one web place
+        owner.ws.transport.abort()
+        await asyncio.sleep(0.3)
+        assert httpx.get(f"{server.http}/readyz").json()["sessions"] == 1   # detached, still counted
+        with pytest.raises(websockets.ConnectionClosed) as refused:
+            await TellerClient.connect(url)
+        assert "web visitors" in refused.value.rcvd.reason
+        assert (await owner.recv())["type"] == "session.resumed"   # back, in the place it kept
+        await owner.send({"type": "ping", "id": 1})
+        assert (await owner.expect("pong"))["id"] == 1
+        await owner.close()
+        await asyncio.sleep(0.3)
+        other = await TellerClient.connect(url)   # a clean close frees the place
+        await other.close()
+    svc.close()
