@@ -435,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=float, default=25.0, help="steady: seconds between one kiosk's questions (±20 %%)")
     ap.add_argument("--steady-s", type=float, default=100.0, help="steady: how long kiosks keep asking")
     ap.add_argument("--bursts", type=int, default=3, help="burst: rounds of every kiosk speaking at once (0: none)")
-    ap.add_argument("--single", type=int, default=10, help="single-session baseline: questions asked")
+    ap.add_argument("--single", type=int, help="single-session baseline: questions asked (default: each question once)")
     ap.add_argument("--sweep", type=lambda s: [int(x) for x in s.split(",")],
                     help="steady phases at these kiosk counts instead of --kiosks (p50/p95 against N, the knee)")
     ap.add_argument("--questions", type=int, default=16, help="distinct spoken questions (half en, half zh)")
@@ -444,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-dir", type=Path)
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     args = ap.parse_args(argv)
+    args.single = args.single or args.questions
     args.data_dir.mkdir(parents=True, exist_ok=True)
     n_tokens = max([args.kiosks, *(args.sweep or [])])
     questions = prepare(args.data_dir, args.model_dir, args.questions, args.seed)
