@@ -197,3 +197,72 @@ class KioskClient:
         self._closing = True
         if self.ws is not None:
             await self.ws.close()
+
+
+# ---------------------------------------------------------------- python -m assistant.kiosk_client
+
+
+async def ask(url: str, *, token: str | None = None, origin: str | None = None, text: str | None = None,
+              wav: str | None = None, language: str = "auto", tail_s: float = 8.0) -> list[dict[str, Any]]:
+    """One question, typed (`text`) or spoken (`wav`: PCM16 mono at a protocol rate, streamed in
+    real time, then silence as a live microphone keeps sending); the events up to its answer's
+    `response.done`, audio left out."""
+    import wave
+
+    client = await KioskClient.connect(url, token, origin=origin)
+    events: list[dict[str, Any]] = []
+    try:
+        rate, pcm = 16_000, b""
+        if wav is not None:
+            with wave.open(wav, "rb") as f:
+                if f.getsampwidth() != 2 or f.getnchannels() != 1:
+                    raise ValueError(f"{wav}: needs 16-bit mono PCM")
+                rate, pcm = f.getframerate(), f.readframes(f.getnframes())
+        await client.configure(language=language, input_sample_rate=rate)
+
+        async def speak() -> None:
+            if text is not None:
+                await client.send({"type": "input_text", "text": text})
+                return
+            await client.stream(pcm, rate=rate)
+            await client.stream(bytes(int(rate * tail_s) * 2), rate=rate)
+
+        speaking = asyncio.create_task(speak())
+        try:
+            async for event in client:
+                events.append({k: v for k, v in event.items() if k != "audio"})
+                if event["type"] == "response.done" and event.get("response_id") == events_answer(events):
+                    break
+        finally:
+            speaking.cancel()
+    finally:
+        await client.close()
+    return events
+
+
+def events_answer(events: list[dict[str, Any]]) -> str | None:
+    """The id of the answer (not a "one moment, please" hold) among `events`, once it began."""
+    return next((e["response_id"] for e in events if e["type"] == "response.created" and e.get("kind") != "hold"), None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m assistant.kiosk_client",
+                                     description="Ask the teller one question as a kiosk would; prints the events (no audio) as JSON lines.")
+    parser.add_argument("url", help="ws://HOST:PORT/v1/session")
+    parser.add_argument("--token", help="a kiosk token (digital-teller kiosk add NAME); else --origin")
+    parser.add_argument("--origin", help="an allowed Origin, for an anonymous session")
+    question = parser.add_mutually_exclusive_group(required=True)
+    question.add_argument("--text", help="a typed question")
+    question.add_argument("--wav", help="a spoken question: 16-bit mono WAV")
+    parser.add_argument("--language", default="auto", choices=["auto", "zh", "en"])
+    args = parser.parse_args(argv)
+    for event in asyncio.run(ask(args.url, token=args.token, origin=args.origin, text=args.text, wav=args.wav,
+                                 language=args.language)):
+        print(json.dumps(event, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -320,3 +320,21 @@ async def test_a_detached_session_keeps_its_place_and_needs_no_new_one_to_resume
         other = await TellerClient.connect(url)   # a clean close frees the place
         await other.close()
     svc.close()
+
+
+async def test_the_kiosk_client_command_asks_typed_and_spoken(loopback, tmp_path):
+    import wave
+
+    from assistant.kiosk_client import ask
+    from tests.fakes import tone
+
+    url = f"ws://127.0.0.1:{loopback.port}/v1/session"
+    typed = await ask(url, origin="http://localhost:8000", text=QUESTION, language="en")
+    assert typed[0]["type"] == "response.created" and typed[-1]["type"] == "response.done"
+    assert all("audio" not in e for e in typed)
+    path = tmp_path / "question.wav"
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1), f.setsampwidth(2), f.setframerate(RATE)
+        f.writeframes((tone(0.8) * 32767).astype("<i2").tobytes())
+    spoken = [e["type"] for e in await ask(url, origin="http://localhost:8000", wav=str(path), language="en")]
+    assert "transcript.final" in spoken and spoken[-1] == "response.done"
