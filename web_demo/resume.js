@@ -30,8 +30,10 @@ export class Resumer {
 
   /** The connection dropped: remember where the answer stopped (before the player is stopped). */
   lost(player) {
-    if (!this.token || !this.windowMs) return;
-    if (!this.deadline) this.deadline = performance.now() + this.windowMs;
+    // Once per drop: a failed reconnect closes too, and by then the stopped player's clock has
+    // run on past what was heard.
+    if (!this.token || !this.windowMs || this.deadline) return;
+    this.deadline = performance.now() + this.windowMs;
     const r = player.resp;
     // heard_ms null: that response's response.done arrived, nothing of it is missing.
     this.point = { response_id: r ? r.id : null, heard_ms: r && !r.done ? player.heardMs() : null };
