@@ -16,6 +16,10 @@ each `dt_stage_seconds` histogram) and from the arrival times of the protocol ev
 Naive baseline, same clip, same models: wait 0.5 s of silence after the utterance, transcribe the
 whole clip, retrieve, synthesise the whole answer, then send: 0.5 s + ASR + retrieval + full TTS.
 
+`--peer pipecat` also streams every question, the same way, to Pipecat 1.14 in a subprocess
+(benchmarks/peer_pipecat.py, in its own virtualenv; benchmarks/latency_peer.py), interleaved with
+ours question by question, and prints both p50/p95 and the ratio Pipecat p50 / ours p50.
+
 It only uses 127.0.0.1, and every wait has a timeout, so it always stops by itself.
 """
 
@@ -41,11 +45,10 @@ from latency_questions import (LEAD_S, RATE, TWO_CLAUSE, WARMUP, Question, build
                                build_turn_end_questions, synthesize_16k, trim)
 from loopback import LoopbackServer  # noqa: E402
 from latency_report import ms, print_table, summarise  # noqa: E402  (beside this script)
+from latency_peer import (DEFAULT_VENV, PeerProcess, interleave, missing_venv_message, peer_python,  # noqa: E402
+                          print_peer, run_peer_turn, stream_paced, summarise_peer)
 
-CHUNK = RATE * 40 // 1000            # 40 ms microphone chunks
 NAIVE_SILENCE_S = 0.5                # the baseline's fixed end-of-speech wait
-ANSWER_TIMEOUT_S = 20.0              # after the end of speech, give up on a question
-TAIL_S = 0.3                         # silence kept streaming after response.done, to catch a stray 2nd answer
 ORIGIN = "http://localhost:8000"
 DEFAULT_DATA_DIR = Path.home() / ".cache" / "digital-teller" / "bench-data"
 STAGES = ("endpointing", "asr_final", "asr_partial", "retrieval", "tts_first_audio", "turn_to_first_audio")
@@ -118,35 +121,7 @@ async def voice_turn(url: str, q: Question) -> dict[str, Any]:
 
         task = asyncio.create_task(reader())
         try:
-            # Lead silence padded so the last speech sample ends a 40 ms chunk exactly.
-            lead = int(LEAD_S * RATE) + (-(int(LEAD_S * RATE) + len(q.audio))) % CHUNK
-            speech = np.concatenate([np.zeros(lead, np.float32), q.audio])
-            pcm = (np.clip(speech, -1, 1) * 32767).astype("<i2").tobytes()
-            silence = bytes(CHUNK * 2)
-            start = time.monotonic()
-            k = 0
-            n_speech = len(speech) // CHUNK
-            stop_at = None
-            while True:
-                # chunk k holds audio [k*40, (k+1)*40) ms and is sent when it has been "captured"
-                delay = start + (k + 1) * 0.040 - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                if k < n_speech:
-                    await ws.send(pcm[k * CHUNK * 2:(k + 1) * CHUNK * 2])
-                    if k == n_speech - 1:
-                        speech_end.append(time.monotonic())
-                else:
-                    await ws.send(silence)
-                k += 1
-                now = time.monotonic()
-                if k > n_speech:
-                    if stop_at is None and finished.is_set():
-                        stop_at = now + TAIL_S
-                    if (stop_at is not None and now >= stop_at) or now > speech_end[0] + ANSWER_TIMEOUT_S:
-                        break
-                if task.done():
-                    break
+            await stream_paced(ws.send, q.audio, speech_end, finished, task)
         finally:
             task.cancel()
     return analyse_turn(q, events, speech_end[0])
@@ -240,11 +215,13 @@ def cpu_snapshot() -> tuple[float, float, float] | None:
     return time.monotonic(), (sum(fields[:8]) - idle) / hz, t.user + t.system
 
 
-def other_cpu_share(start, end) -> dict[str, float] | None:
-    """How much of the machine other processes used while this benchmark ran (0..1 of all cores)."""
+def other_cpu_share(start, end, peer_s: float = 0.0) -> dict[str, float] | None:
+    """How much of the machine other processes used while this benchmark ran (0..1 of all cores);
+    `peer_s`: CPU seconds of the --peer process, counted as this benchmark's."""
     if not start or not end:
         return None
     wall, busy, own = (e - s for s, e in zip(start, end))
+    own += peer_s
     cores = os.cpu_count() or 1
     return {"others": round(max(0.0, busy - own) / (wall * cores), 3), "this_benchmark": round(own / (wall * cores), 3)}
 
@@ -301,7 +278,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tts-cache", choices=("warm", "cold"), default="warm",
                     help="warm: every approved answer pre-synthesised, as a running server has it (default); "
                          "cold: no answer cache, every sentence synthesised when it is needed")
+    ap.add_argument("--peer", choices=("pipecat",), help="also run Pipecat 1.14 on the same questions, interleaved "
+                    "with ours (benchmarks/peer_pipecat.py), and print the ratio Pipecat p50 / ours p50")
+    ap.add_argument("--peer-venv", type=Path, default=DEFAULT_VENV, help=f"the peer's virtualenv (default {DEFAULT_VENV})")
     args = ap.parse_args(argv)
+    peer_py = peer_python(args.peer_venv) if args.peer else None
+    if args.peer and peer_py is None:
+        print(missing_venv_message(args.peer_venv), file=sys.stderr)
+        return 2
 
     from assistant.app import create_app
     from assistant.loading import load_services
@@ -329,14 +313,26 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     app = create_app(settings, services)
-    cpu_start = cpu_snapshot()
+    peer = PeerProcess(peer_py, args.model_dir) if peer_py else None
+    cpu_start, peer_cpu_start = cpu_snapshot(), peer and peer.cpu_seconds()
     try:
         with BenchServer(app, ws_max_size=4 * settings.limits.max_frame_bytes) as server:
             for text, lang in WARMUP:   # first inference of each model is slow; not counted
                 warm = Question("warm", lang, text, "", False, trim(synthesize_16k(services, text, lang)))
                 asyncio.run(voice_turn(server.ws_url, warm))
                 naive_turn(services, warm)
-            for q in questions:
+                if peer:
+                    run_peer_turn(peer.url, warm)
+            for i, side in interleave(len(questions), peer is not None):   # ours, peer, ours, peer ...
+                q = questions[i]
+                if side == "peer":                    # after ours on the same question
+                    time.sleep(0.5)
+                    row = rows[-1]
+                    row["peer"] = run_peer_turn(peer.url, q)
+                    print(f"{q.qid} {q.language} pipecat {ms(row['peer']['first_audio_s'])} ms  entry "
+                          f"{row['peer']['entry_id']}{'  ANSWERED EARLY' if row['peer']['answered_early'] else ''}"
+                          f"  | {row['peer']['transcript']}", flush=True)
+                    continue
                 if args.tts_cache == "cold":
                     clear_tts_cache(services)
                 time.sleep(0.5)                       # let the previous turn's background work settle
@@ -354,14 +350,21 @@ def main(argv: list[str] | None = None) -> int:
                       f"  entry {row['entry_id']} ({'ok' if row['cited'] else 'expected ' + q.expected})"
                       f"{'  ANSWERED EARLY' if row['answered_early'] else ''}  | {row['transcript']}", flush=True)
     finally:
+        peer_cpu = peer and peer.cpu_seconds()
+        if peer:
+            peer.close()
         services.close()
     load_end = os.getloadavg()
-    cpu_share = other_cpu_share(cpu_start, cpu_snapshot())
+    peer_cpu_s = (peer_cpu - peer_cpu_start) if peer and peer_cpu is not None and peer_cpu_start is not None else None
+    cpu_share = other_cpu_share(cpu_start, cpu_snapshot(), peer_cpu_s or 0.0)
 
     summary = summarise(rows, args, load_start, load_end, cpu_share)
     summary["code"] = code
     summary["presynthesis"] = presynth
     print_table(rows, summary)
+    if peer:
+        summary["peer"] = summarise_peer(rows, peer_cpu_s)
+        print_peer(rows, summary["peer"])
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=1))
     print(json.dumps(summary, ensure_ascii=False))
