@@ -46,7 +46,7 @@ from latency_questions import (LEAD_S, RATE, TWO_CLAUSE, WARMUP, Question, build
 from loopback import LoopbackServer  # noqa: E402
 from latency_report import ms, print_table, summarise  # noqa: E402  (beside this script)
 from latency_peer import (DEFAULT_VENV, PeerProcess, interleave, missing_venv_message, peer_python,  # noqa: E402
-                          print_peer, run_peer_turn, stream_paced, summarise_peer)
+                          print_peer, run_peer_turn, stream_turn, summarise_peer)
 
 NAIVE_SILENCE_S = 0.5                # the baseline's fixed end-of-speech wait
 ORIGIN = "http://localhost:8000"
@@ -95,11 +95,6 @@ async def voice_turn(url: str, q: Question) -> dict[str, Any]:
     """One fresh session: stream lead silence + the question + silence at microphone pace."""
     import websockets
 
-    events: list[tuple[float, dict[str, Any]]] = []
-    created_at: dict[str, float] = {}
-    finished = asyncio.Event()
-    speech_end: list[float] = []
-
     async with websockets.connect(url, origin=ORIGIN, max_size=2**24, open_timeout=10, close_timeout=2) as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 10))
         assert first["type"] == "session.created", first
@@ -107,24 +102,8 @@ async def voice_turn(url: str, q: Question) -> dict[str, Any]:
                                   "session": {"language": q.language, "input_sample_rate": RATE}}))
         while json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] != "session.updated":
             pass
-
-        async def reader() -> None:
-            async for message in ws:
-                now = time.monotonic()
-                event = json.loads(message)
-                events.append((now, event))
-                kind = event["type"]
-                if kind == "response.created":
-                    created_at[event["response_id"]] = now
-                elif kind == "response.done" and speech_end and created_at.get(event["response_id"], 0) > speech_end[0]:
-                    finished.set()
-
-        task = asyncio.create_task(reader())
-        try:
-            await stream_paced(ws.send, q.audio, speech_end, finished, task)
-        finally:
-            task.cancel()
-    return analyse_turn(q, events, speech_end[0])
+        events, end = await stream_turn(ws, q.audio, "response.created", "response.done", "response_id")
+    return analyse_turn(q, events, end)
 
 
 def analyse_turn(q: Question, events: list[tuple[float, dict[str, Any]]], end: float) -> dict[str, Any]:

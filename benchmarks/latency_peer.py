@@ -4,7 +4,8 @@ Starts `benchmarks/peer_pipecat.py` with the peer virtualenv's python (Pipecat's
 kept out of the project's environment), streams each question to it over loopback exactly as to
 ours (the same audio, 40 ms chunks at microphone pace, timed from the send of the chunk holding
 the last speech sample to the arrival of the first answer audio), and summarises both side by
-side. The streaming loop (`stream_paced`) is the one ours uses, so both are timed the same way.
+side. Ours (`latency.voice_turn`) streams through the same `stream_turn`, so both are timed the
+same way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from latency_questions import LEAD_S, RATE, Question  # noqa: E402  (beside this script)
+from latency_report import ms, pct  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PEER_SCRIPT = HERE / "peer_pipecat.py"
@@ -132,35 +134,44 @@ class PeerProcess:
         self.close()
 
 
+async def stream_turn(ws, audio: np.ndarray, created: str, done: str, key: str
+                      ) -> tuple[list[tuple[float, dict[str, Any]]], float]:
+    """Stream `audio` on the open socket `ws` (`stream_paced`) while reading its events, until the
+    `done` event of a response whose `created` event came after the end of speech (responses are
+    told apart by `key`); returns [(arrival time, event)] and the end of speech."""
+    events: list[tuple[float, dict[str, Any]]] = []
+    created_at: dict[Any, float] = {}
+    finished = asyncio.Event()
+    speech_end: list[float] = []
+
+    async def reader() -> None:
+        async for message in ws:
+            now = time.monotonic()
+            event = json.loads(message)
+            events.append((now, event))
+            if event["type"] == created:
+                created_at[event[key]] = now
+            elif event["type"] == done and speech_end and created_at.get(event[key], 0) > speech_end[0]:
+                finished.set()
+
+    task = asyncio.create_task(reader())
+    try:
+        await stream_paced(ws.send, audio, speech_end, finished, task)
+    finally:
+        task.cancel()
+    return events, speech_end[0]
+
+
 async def peer_turn(url: str, q: Question) -> dict[str, Any]:
     """One fresh Pipecat pipeline: the same audio at the same pace as `voice_turn` gives ours."""
     import websockets
 
-    events: list[tuple[float, dict[str, Any]]] = []
-    answered_at: dict[int, float] = {}
-    finished = asyncio.Event()
-    speech_end: list[float] = []
     async with websockets.connect(url, max_size=2**24, open_timeout=10, close_timeout=2) as ws:
         await ws.send(json.dumps({"type": "start", "language": q.language}))
         while json.loads(await asyncio.wait_for(ws.recv(), 30))["type"] != "ready":
             pass
-
-        async def reader() -> None:
-            async for message in ws:
-                now = time.monotonic()
-                event = json.loads(message)
-                events.append((now, event))
-                if event["type"] == "answer":
-                    answered_at[event["response"]] = now
-                elif event["type"] == "done" and speech_end and answered_at.get(event["response"], 0) > speech_end[0]:
-                    finished.set()
-
-        task = asyncio.create_task(reader())
-        try:
-            await stream_paced(ws.send, q.audio, speech_end, finished, task)
-        finally:
-            task.cancel()
-    return analyse_peer_turn(q, events, speech_end[0])
+        events, end = await stream_turn(ws, q.audio, "answer", "done", "response")
+    return analyse_peer_turn(q, events, end)
 
 
 def analyse_peer_turn(q: Question, events: list[tuple[float, dict[str, Any]]], end: float) -> dict[str, Any]:
@@ -206,23 +217,18 @@ def interleave(n: int, peer: bool) -> list[tuple[int, str]]:
 
 # ---------------------------------------------------------------------------------- summary
 
-def _pct(values: list[float | None], q: float) -> float | None:
-    values = [v for v in values if v is not None]
-    return float(np.percentile(values, q)) if values else None
-
-
 def summarise_peer(rows: list[dict[str, Any]], peer_cpu_s: float | None = None) -> dict[str, Any]:
     """Ours and the peer on the same questions: p50/p95 each and the ratio peer p50 / ours p50."""
     ours = [r["first_audio_s"] for r in rows]
     peer = [r["peer"]["first_audio_s"] for r in rows]
-    p50_ours, p50_peer = _pct(ours, 50), _pct(peer, 50)
-    stages = {name: {"p50": _pct([r["peer"]["wall"].get(name) for r in rows], 50),
-                     "p95": _pct([r["peer"]["wall"].get(name) for r in rows], 95)}
+    p50_ours, p50_peer = pct(ours, 50), pct(peer, 50)
+    stages = {name: {"p50": pct([r["peer"]["wall"].get(name) for r in rows], 50),
+                     "p95": pct([r["peer"]["wall"].get(name) for r in rows], 95)}
               for name in ("endpoint_wait", "asr_wait", "retrieval_wait", "tts_first_audio")}
     return {
         "peer": "pipecat 1.14.0 (SileroVADAnalyzer stop_secs 0.2, WhisperSTTService, our answer and voice)",
-        "ours_first_audio_s": {"p50": p50_ours, "p95": _pct(ours, 95)},
-        "peer_first_audio_s": {"p50": p50_peer, "p95": _pct(peer, 95), "max": _pct(peer, 100),
+        "ours_first_audio_s": {"p50": p50_ours, "p95": pct(ours, 95)},
+        "peer_first_audio_s": {"p50": p50_peer, "p95": pct(peer, 95), "max": pct(peer, 100),
                                "unanswered": sum(v is None for v in peer)},
         "ratio_peer_over_ours_p50": (p50_peer / p50_ours) if p50_ours and p50_peer else None,
         "peer_stages_s": stages,
@@ -235,9 +241,6 @@ def summarise_peer(rows: list[dict[str, Any]], peer_cpu_s: float | None = None) 
 
 
 def print_peer(rows: list[dict[str, Any]], s: dict[str, Any]) -> None:
-    def ms(v: float | None) -> str:
-        return "     -" if v is None else f"{v * 1000:6.0f}"
-
     print(f"\n{'id':4} {'lang':4} {'ours':>6} {'peer':>6}  {'endpt':>6} {'asr':>6} {'retr':>6} {'tts1':>6}"
           f"  {'cited':5} {'early':5}  peer transcript")
     for r in rows:
@@ -245,11 +248,11 @@ def print_peer(rows: list[dict[str, Any]], s: dict[str, Any]) -> None:
         print(f"{r['id']:4} {r['language']:4} {ms(r['first_audio_s'])} {ms(p['first_audio_s'])}  {ms(w.get('endpoint_wait'))}"
               f" {ms(w.get('asr_wait'))} {ms(w.get('retrieval_wait'))} {ms(w.get('tts_first_audio'))}"
               f"  {'yes' if p['cited'] else 'NO':5} {'YES' if p['answered_early'] else 'no':5}  {p['transcript']}")
+    figures = [("ours", s["ours_first_audio_s"]), ("pipecat 1.14 (silero stop 0.2 s)", s["peer_first_audio_s"])]
+    figures += [(f"  pipecat {name}", st) for name, st in s["peer_stages_s"].items()]
     print(f"\n{'end of speech -> first audio':40} {'p50 ms':>8} {'p95 ms':>8}")
-    print(f"{'ours':40} {ms(s['ours_first_audio_s']['p50']):>8} {ms(s['ours_first_audio_s']['p95']):>8}")
-    print(f"{'pipecat 1.14 (silero stop 0.2 s)':40} {ms(s['peer_first_audio_s']['p50']):>8} {ms(s['peer_first_audio_s']['p95']):>8}")
-    for name, st in s["peer_stages_s"].items():
-        print(f"  pipecat {name:30} {ms(st['p50']):>8} {ms(st['p95']):>8}")
+    for label, st in figures:
+        print(f"{label:40} {ms(st['p50']):>8} {ms(st['p95']):>8}")
     ratio = s["ratio_peer_over_ours_p50"]
     print(f"ratio pipecat p50 / ours p50: {ratio:.2f}" if ratio else "ratio pipecat/ours: n/a")
     print(f"cited: ours {s['ours_cited']}, pipecat {s['peer_cited']}; answered early: ours {s['ours_answered_early']}, "

@@ -5,6 +5,7 @@ loop both sides share, and the message when the peer's virtualenv is missing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from pathlib import Path
 
@@ -102,6 +103,39 @@ def test_the_last_speech_sample_ends_a_chunk_and_streaming_stops_after_the_answe
     assert 1 <= extra <= lp.TAIL_S / 0.040 + 2 and not any(sent[-1][1])
     gaps = np.diff([t for t, _ in sent])
     assert 0.025 < float(np.median(gaps)) < 0.06  # microphone pace
+
+
+class _FakeSocket:
+    """Answers with a response created (and done) during the speech, then one after its end."""
+
+    def __init__(self, n_speech: int) -> None:
+        self.n_speech, self.sent, self.queue = n_speech, 0, asyncio.Queue()
+
+    async def send(self, chunk) -> None:
+        self.sent += 1
+        if self.sent == 2:
+            for e in ({"type": "answer", "response": 0}, {"type": "done", "response": 0}):
+                self.queue.put_nowait(json.dumps(e))
+        if self.sent == self.n_speech + 3:
+            for e in ({"type": "answer", "response": 1}, {"type": "audio", "response": 1},
+                      {"type": "done", "response": 1}):
+                self.queue.put_nowait(json.dumps(e))
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        return await self.queue.get()
+
+
+def test_a_turn_streams_until_the_answer_given_after_the_end_of_speech_is_done():
+    audio = np.full(RATE // 10, 0.1, np.float32)
+    ws = _FakeSocket(lp.speech_pcm(audio)[1])
+    events, end = asyncio.run(lp.stream_turn(ws, audio, "answer", "done", "response"))
+    kinds = [e["type"] for _, e in events]
+    assert kinds == ["answer", "done", "answer", "audio", "done"]     # the early done did not stop it
+    assert events[0][0] < end < events[2][0]
+    assert ws.sent - ws.n_speech <= 3 + lp.TAIL_S / 0.040 + 2
 
 
 def test_missing_peer_venv_is_said_clearly_with_the_setup_command(tmp_path, capsys):
