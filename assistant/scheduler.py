@@ -249,20 +249,24 @@ class Lane:
                 if self._closed:
                     return
                 self._running += 1
-            if job.future.set_running_or_notify_cancel():
+            ran, result, error, spent = job.future.set_running_or_notify_cancel(), None, None, 0.0
+            if ran:
                 started = time.perf_counter()
                 try:
-                    job.future.set_result(job.fn())
+                    result = job.fn()
                 except BaseException as exc:  # noqa: BLE001 - handed to the awaiting caller
-                    job.future.set_exception(exc)
+                    error = exc
                 spent = time.perf_counter() - started
-            else:
-                spent = None
             with self._cond:
                 self._running -= 1
-                if spent is not None:
+                if ran:
                     self._service_s = 0.8 * self._service_s + 0.2 * spent
                 self._cond.notify_all()
+            # Only now: a caller that wakes up sees the lane as it is after its job.
+            if ran and error is not None:
+                job.future.set_exception(error)
+            elif ran:
+                job.future.set_result(result)
 
     def close(self) -> None:
         with self._cond:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .api_models import (AuditOut, ChainOut, CandidateOut, CreateRequest, EntryOut, FeedbackOut, OperatingPointOut,
+from .api_models import (SQL_INT_MAX, AuditOut, ChainOut, CandidateOut, CreateRequest, EntryOut, FeedbackOut, OperatingPointOut,
                          FeedbackRequest, ImportRequest, ImportResponse, LoginRequest, LoginResponse, Me,
                          PasswordChange, PasswordChanged,
                          ReviewRequest, RollbackRequest, TestRequest, TestResponse, UpdateRequest, VersionOut,
@@ -197,7 +197,7 @@ def change_password(body: PasswordChange, request: Request, staff: Staff = Viewe
             responses=refusals(SIGNED_IN))
 def list_entries(request: Request, staff: Staff = Viewer, status: str | None = None, tag: str | None = None,
                  q: str | None = Query(None, description="substring of any field"),
-                 limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[EntryOut]:
+                 limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=SQL_INT_MAX)) -> list[EntryOut]:
     rows = store_of(request).list_entries(status=status, tag=tag, text=q, limit=limit, offset=offset)
     return [EntryOut.of(record, head) for record, head in rows]
 
@@ -229,7 +229,7 @@ def update_entry(entry_id: str, body: UpdateRequest, request: Request, staff: St
 
 @router.delete("/entries/{entry_id}", response_model=VersionOut, summary="request deletion (reviewed)",
                responses=refusals({**SIGNED_IN, **ROLE, **NO_ENTRY, **CONFLICT}))
-def delete_entry(entry_id: str, request: Request, base_version: int = Query(ge=1),
+def delete_entry(entry_id: str, request: Request, base_version: int = Query(ge=1, le=SQL_INT_MAX),
                  staff: Staff = Editor) -> VersionOut:
     with _http_errors():
         return VersionOut.of(store_of(request).request_delete(entry_id, base_version=base_version,
@@ -310,7 +310,7 @@ def export(request: Request, format: Literal["jsonl", "csv"] = "jsonl", staff: S
 def audit_query(request: Request, staff: Staff = Reviewer, actor: str | None = None,
                 action: str | None = Query(None, description="exact, or a prefix ending in '.'"),
                 subject: str | None = None, since: str | None = None, until: str | None = None,
-                after_seq: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000),
+                after_seq: int = Query(0, ge=0, le=SQL_INT_MAX), limit: int = Query(100, ge=1, le=1000),
                 newest_first: bool = False) -> list[AuditOut]:
     records = store_of(request).audit.query(actor=actor, action=action, subject=subject, since=since,
                                             until=until, after_seq=after_seq, limit=limit,

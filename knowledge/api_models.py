@@ -13,6 +13,10 @@ from .entry import (ID_PATTERN, LANGUAGES, MAX_ANSWER_CHARS, MAX_DISCLOSURE_CHAR
 from .staff import MIN_PASSWORD
 from .store import EntryRecord, Version
 
+# The largest integer a database column holds (SQLite and PostgreSQL BIGINT): a larger one is a 422,
+# not a driver error.
+SQL_INT_MAX = 2**63 - 1
+
 
 class ErrorOut(BaseModel):
     """The body of every refusal (FastAPI's own shape, which the staff console reads)."""
@@ -99,7 +103,7 @@ class CreateRequest(BaseModel):
 
 
 class UpdateRequest(CreateRequest):
-    base_version: int = Field(ge=0, description="the head version the change was made on (409 if stale)")
+    base_version: int = Field(ge=0, le=SQL_INT_MAX, description="the head version the change was made on (409 if stale)")
 
 
 class ReviewRequest(BaseModel):
@@ -107,8 +111,8 @@ class ReviewRequest(BaseModel):
 
 
 class RollbackRequest(BaseModel):
-    to_version: int = Field(ge=1)
-    base_version: int = Field(ge=1)
+    to_version: int = Field(ge=1, le=SQL_INT_MAX)
+    base_version: int = Field(ge=1, le=SQL_INT_MAX)
 
 
 class VersionOut(BaseModel):

@@ -138,3 +138,12 @@ def test_logout_revokes_the_token(client):
     ed = login(client, "ed")
     assert client.post("/v1/kb/logout", headers=ed).status_code == 204
     assert client.get("/v1/kb/me", headers=ed).status_code == 401
+
+
+def test_integers_past_a_database_column_are_refused_not_a_server_error(client):
+    """Schemathesis found it: `after_seq=2**63` reached SQLite and raised OverflowError (a 500)."""
+    rita = login(client, "rita")
+    huge = 2 ** 63
+    for url in (f"/v1/kb/audit?after_seq={huge}", f"/v1/kb/entries?offset={huge}"):
+        assert client.get(url, headers=rita).status_code == 422, url
+    assert client.get(f"/v1/kb/audit?after_seq={huge - 1}", headers=rita).json() == []
