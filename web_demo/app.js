@@ -278,7 +278,8 @@ function onResponseCreated(ev) {
   state.lastResponse = { response_id: ev.response_id, entry_id: ev.entry_id || null, question: state.lastQuestion };
   const lang = showAnswer(ui, ev, setText);
   state.captionLang = lang;
-  feedback.reset(ev.kind !== "clarify");   // a clarifying question is not an answer to rate
+  // A clarifying question or a "one moment, please" (kind hold) is not an answer to rate.
+  feedback.reset(ev.kind !== "clarify" && ev.kind !== "hold");
   suggestions.show(ev.related, lang);
   choices.show(ev.clarify, lang);
 }
