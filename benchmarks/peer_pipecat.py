@@ -10,7 +10,8 @@ client sends {"type": "start", "language": "en"|"zh"}, waits for {"type": "ready
 16 kHz PCM16 at microphone pace. A fresh Pipecat pipeline hears it:
 
     input audio -> VADProcessor(SileroVADAnalyzer(stop_secs=0.2)) -> WhisperSTTService (faster-whisper,
-    our local Whisper base folder, int8, cpu, the session's language and our ASR prompt)
+    our local Whisper base folder, int8, cpu, the session's language and the knowledge
+    base's terms ours gives Whisper as its prompt)
     -> Answerer (our Responder: the same knowledge-base answer as ours) -> VoiceTTS (our bundled
     voice in a Pipecat TTSService) -> Reporter
 
