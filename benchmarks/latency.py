@@ -292,9 +292,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     app = create_app(settings, services)
-    peer = PeerProcess(peer_py, args.model_dir) if peer_py else None
-    cpu_start, peer_cpu_start = cpu_snapshot(), peer and peer.cpu_seconds()
+    peer = None
     try:
+        peer = PeerProcess(peer_py, args.model_dir) if peer_py else None
+        cpu_start, peer_cpu_start = cpu_snapshot(), peer and peer.cpu_seconds()
         with BenchServer(app, ws_max_size=4 * settings.limits.max_frame_bytes) as server:
             for text, lang in WARMUP:   # first inference of each model is slow; not counted
                 warm = Question("warm", lang, text, "", False, trim(synthesize_16k(services, text, lang)))

@@ -104,7 +104,8 @@ class PeerProcess:
             if not line and self.proc.poll() is not None:
                 break
         self.close()
-        raise RuntimeError(f"the Pipecat peer did not start (exit {self.proc.returncode}); see its stderr above")
+        raise RuntimeError(f"the Pipecat peer did not start (exit {self.proc.returncode}); see its stderr above. "
+                           f"Its virtualenv is set up with: {SETUP.format(venv=Path(self.proc.args[0]).parent.parent)}")
 
     @property
     def url(self) -> str:
