@@ -300,8 +300,9 @@ class Session:
             self._background.add(prefetch)
             prefetch.add_done_callback(self._background.discard)
         detector = self.detector
-        if spec is self.speculation and detector is not None and detector.may_commit and self._speculation_settles():
-            await self._end_turn(detector.end_turn())
+        if spec is self.speculation and detector is not None and self._speculation_settles():
+            if (ended := detector.end_turn_if_may_commit()) is not None:
+                await self._end_turn(ended)
 
     def _speculation_settles(self) -> bool:
         e = self.settings.endpointing

@@ -17,6 +17,7 @@ the customer's button ends the turn through `commit()`.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Union
@@ -172,6 +173,9 @@ class TurnDetector:
         self._speech_end_wall: float | None = None
         self._last_partial_ms = 0
         self._heard_any = False   # push-to-talk: anything voiced since the last commit
+        # `feed` runs on a worker thread (the session keeps the VAD off its event loop) while the
+        # session may end the turn from the loop: one at a time, or a turn's audio is cut mid-frame.
+        self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ state the session reads
 
@@ -196,6 +200,10 @@ class TurnDetector:
 
     def feed(self, pcm: bytes) -> list[TurnEvent]:
         """PCM16LE mono at `input_rate` (an even number of bytes) → what it caused, in order."""
+        with self._lock:
+            return self._feed(pcm)
+
+    def _feed(self, pcm: bytes) -> list[TurnEvent]:
         audio = self._resample(pcm16_to_float(pcm))
         self._buffer.append(audio)
         events: list[TurnEvent] = []
@@ -254,13 +262,18 @@ class TurnDetector:
     def partial_done(self) -> None:
         """The last partial finished: the interval counts from here, so the one transcription slot
         stays free most of the time and the end-of-turn speculation never queues behind a partial."""
-        self._last_partial_ms = self._tracker.now_ms
+        with self._lock:
+            self._last_partial_ms = self._tracker.now_ms
 
     # ------------------------------------------------------------------ ending a turn
 
     def end_turn(self, *, whole: bool = False) -> TurnEnded:
         """End the current turn now. Its audio runs to a short tail after the last speech, or, with
         `whole` (and always in push-to-talk), to everything buffered."""
+        with self._lock:
+            return self._end_turn(whole)
+
+    def _end_turn(self, whole: bool) -> TurnEnded:
         t = self._tracker
         end = min(self._buffer.end, (t.speech_end_ms + TAIL_MS) * RATE // 1000)
         if self.push_to_talk or whole:
@@ -275,9 +288,19 @@ class TurnDetector:
         self._buffer.keep_from(self._buffer.end)
         return ended
 
+    def end_turn_if_may_commit(self) -> TurnEnded | None:
+        """End the turn if its silence still allows an early commit, checked and ended at once: a
+        frame fed meanwhile on the worker thread may have resumed the speech."""
+        with self._lock:
+            return self._end_turn(False) if self.may_commit else None
+
     def commit(self) -> TurnEnded | None:
         """The customer ended the turn (push-to-talk release, or a manual commit): all buffered
         audio is the turn. None when there is nothing to answer."""
+        with self._lock:
+            return self._commit()
+
+    def _commit(self) -> TurnEnded | None:
         if self.push_to_talk:
             if not self._heard_any or self._buffer.length == 0:
                 return None

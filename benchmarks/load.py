@@ -77,6 +77,7 @@ class Asked:
     early: bool = False
     errors: list[str] = field(default_factory=list)
     answers: int = 0                       # answers (not holds) created for this one question
+    heard: str | None = None               # the turn's transcript.final
 
     def latency(self, t: float | None) -> float | None:
         return None if t is None or self.speech_end is None else t - self.speech_end
@@ -159,6 +160,8 @@ class Kiosk:
             if q is not None and self.kinds.get(rid) != "hold":
                 q.answered = True
                 self.finished.set()
+        elif kind == "transcript.final" and q is not None:
+            q.heard = event["text"]
         elif kind == "error" and q is not None:
             q.errors.append(event["code"])
             if event["code"] == "server_busy":

@@ -133,3 +133,42 @@ def test_push_to_talk_keeps_at_most_one_turn_of_audio():
     d = detector(push_to_talk=True, max_utterance_s=2.0)
     run(d, silence(5.0))
     assert d.buffered_samples <= 3 * RATE          # the cap, and at most a second before a trim
+
+
+def test_a_frame_fed_on_a_worker_thread_and_an_early_commit_from_the_loop_never_interleave():
+    """The session feeds frames on a worker thread while its event loop may end the turn early:
+    the early commit waits for the frame, then sees the speech it resumed and does not end."""
+    import threading
+    import time
+
+    gate, inside = threading.Event(), threading.Event()
+
+    class HeldVad:
+        """Energy VAD whose next call waits at `gate` (a frame still being analysed)."""
+
+        def __init__(self):
+            self.inner, self.hold = EnergyVad().detector(), False
+
+        def process(self, audio):
+            if self.hold:
+                inside.set()
+                gate.wait(5)
+            return self.inner.process(audio)
+
+    vad = HeldVad()
+    d = TurnDetector(Endpointing(), type("Model", (), {"detector": lambda self: vad})(), input_rate=RATE)
+    events = run(d, silence(0.3), tone(1.0), silence(0.5))
+    assert "MayCommit" in kinds(events) and d.may_commit
+    vad.hold = True
+    speech_again = threading.Thread(target=lambda: run(d, tone(0.2)))
+    speech_again.start()
+    inside.wait(5)
+    ended: list = []
+    commit = threading.Thread(target=lambda: ended.append(d.end_turn_if_may_commit()))
+    commit.start()
+    time.sleep(0.1)
+    assert commit.is_alive()          # waiting for the frame, not cutting the turn under it
+    gate.set()
+    speech_again.join(5)
+    commit.join(5)
+    assert ended == [None] and d.in_turn and not d.may_commit   # the customer went on: no early end
