@@ -21,6 +21,9 @@ class VadStream(Protocol):
 
     def process(self, audio: np.ndarray) -> np.ndarray: ...
 
+    def reset_state(self) -> None:
+        """Forget what the detector learnt from past audio (called during long silence)."""
+
 
 class VadModel(Protocol):
     """The shared VAD model; each stream gets its own stateful detector."""

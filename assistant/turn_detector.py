@@ -28,7 +28,7 @@ from .audio import Resampler, pcm16_to_float
 from .engines import VadModel
 from .ids import new_id
 from .settings import Endpointing
-from .turns import Signal, TurnTracker
+from .turns import WINDOW_MS, Signal, TurnTracker
 
 if TYPE_CHECKING:
     from .answering import Speculation
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 RATE = 16_000
 PREROLL_MS = 300     # audio kept before the detected start so the first syllable is not clipped
 TAIL_MS = 250        # silence kept after the last voiced window; Whisper needs a little
+# Unvoiced time outside a turn after which the VAD's recurrent state is reset: after 1.3 s of
+# digital silence its onset is on time, after 25 s it is ~0.5 s late (SpeechDetector.reset_state).
+VAD_RESET_MS = 2000
 MIN_PARTIAL_S = 0.6
 
 
@@ -173,6 +176,7 @@ class TurnDetector:
         self._speech_end_wall: float | None = None
         self._last_partial_ms = 0
         self._heard_any = False   # push-to-talk: anything voiced since the last commit
+        self._quiet_ms = 0        # unvoiced time outside a turn since the VAD's state was last reset
         # `feed` runs on a worker thread (the session keeps the VAD off its event loop) while the
         # session may end the turn from the loop: one at a time, or a turn's audio is cut mid-frame.
         self._lock = threading.RLock()
@@ -211,6 +215,12 @@ class TurnDetector:
         for prob in self._vad.process(audio):
             if prob >= t.config.speech_threshold:
                 self._speech_end_wall = self._clock()
+                self._quiet_ms = 0
+            elif not t.in_turn:
+                self._quiet_ms += WINDOW_MS
+                if self._quiet_ms >= VAD_RESET_MS:   # see SpeechDetector.reset_state
+                    self._vad.reset_state()
+                    self._quiet_ms = 0
             for signal in t.push(float(prob)):
                 self._on_signal(signal, events)
         if t.in_turn:

@@ -78,6 +78,10 @@ class Asked:
     errors: list[str] = field(default_factory=list)
     answers: int = 0                       # answers (not holds) created for this one question
     heard: str | None = None               # the turn's transcript.final
+    # Stream positions (ms of audio sent on the connection): where the question's audio was and
+    # where the server heard speech start and stop.
+    sent_ms: tuple[int, int] | None = None
+    heard_ms: tuple[int | None, int | None] = (None, None)
 
     def latency(self, t: float | None) -> float | None:
         return None if t is None or self.speech_end is None else t - self.speech_end
@@ -96,6 +100,8 @@ class Kiosk:
         self.closed_by_server: int | None = None
         self.violations: list[str] = []
         self._last_frame: bytes | None = None
+        self._first_frame: bytes | None = None
+        self._first_at = 0
         self._tasks: list[asyncio.Task] = []
 
     async def connect(self) -> None:
@@ -116,8 +122,11 @@ class Kiosk:
                 await asyncio.sleep(delay)
             frame = self.frames.popleft() if self.frames else SILENCE
             await self.ws.send(frame)
+            if frame is self._first_frame and self.current is not None:
+                self._first_at = k * 20
             if frame is self._last_frame and self.current is not None:
                 self.current.speech_end = time.monotonic()
+                self.current.sent_ms = (self._first_at, (k + 1) * 20)
             k += 1
 
     async def _read(self) -> None:
@@ -160,6 +169,10 @@ class Kiosk:
             if q is not None and self.kinds.get(rid) != "hold":
                 q.answered = True
                 self.finished.set()
+        elif kind == "input_audio_buffer.speech_started" and q is not None:
+            q.heard_ms = (event["audio_start_ms"], q.heard_ms[1])
+        elif kind == "input_audio_buffer.speech_stopped" and q is not None:
+            q.heard_ms = (q.heard_ms[0], event["audio_end_ms"])
         elif kind == "transcript.final" and q is not None:
             q.heard = event["text"]
         elif kind == "error" and q is not None:
@@ -177,7 +190,7 @@ class Kiosk:
         lead = (-len(pcm)) % (FRAME * 2)            # the last speech sample ends a frame
         pcm = bytes(lead) + pcm
         frames = [pcm[i:i + FRAME * 2] for i in range(0, len(pcm), FRAME * 2)]
-        self._last_frame = frames[-1]
+        self._first_frame, self._last_frame = frames[0], frames[-1]
         self.frames.extend(frames)
         deadline = time.monotonic() + question.seconds + ANSWER_TIMEOUT_S
         while not self.finished.is_set() and time.monotonic() < deadline and self.closed_by_server is None:
@@ -237,6 +250,17 @@ class ServerProcess:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/v1/session"
 
+    def error_counts(self) -> dict[str, float]:
+        """`dt_errors_total` by code, as the server counted them (every error it sent)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        counts: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith("dt_errors_total{"):
+                code = line.split('code="', 1)[1].split('"', 1)[0]
+                counts[code] = float(line.rsplit(" ", 1)[1])
+        return counts
+
     def cpu_s(self) -> float:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -256,6 +280,7 @@ class Usage:
 
     async def __aenter__(self) -> Usage:
         self.t0, self.c0, self.peak = time.monotonic(), self.server.cpu_s(), self.server.rss_mb()
+        self.errors: dict[str, float] = {}
         self._task = asyncio.create_task(self._sample())
         return self
 
@@ -267,6 +292,7 @@ class Usage:
     async def __aexit__(self, *exc) -> None:
         self._task.cancel()
         self.cores = (self.server.cpu_s() - self.c0) / (time.monotonic() - self.t0)
+        self.errors = self.server.error_counts()   # cumulative since the server started
 
 
 # ---------------------------------------------------------------------------------- phases
@@ -355,6 +381,7 @@ def report(phase: str, n: int, asked: list[Asked], violations: list[str], closes
         "errors_other_than_busy": len(bad_errors),
         "closed_by_server": len(closes),
         "server_cpu_cores": round(usage.cores, 2), "server_rss_peak_mb": round(usage.peak),
+        "server_errors_so_far": getattr(usage, "errors", {}),
         "rows": [asdict(a) for a in asked],
     }
 

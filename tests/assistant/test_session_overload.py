@@ -96,6 +96,9 @@ async def test_the_detector_runs_off_the_event_loop(tmp_path):
     slow = services.vad.detector
 
     class SlowVad:
+        def reset_state(self):
+            pass
+
         def process(self, audio):
             time.sleep(0.3)
             return inner.process(audio)

@@ -149,6 +149,9 @@ def test_a_frame_fed_on_a_worker_thread_and_an_early_commit_from_the_loop_never_
         def __init__(self):
             self.inner, self.hold = EnergyVad().detector(), False
 
+        def reset_state(self):
+            pass
+
         def process(self, audio):
             if self.hold:
                 inside.set()
@@ -172,3 +175,12 @@ def test_a_frame_fed_on_a_worker_thread_and_an_early_commit_from_the_loop_never_
     speech_again.join(5)
     commit.join(5)
     assert ended == [None] and d.in_turn and not d.may_commit   # the customer went on: no early end
+
+
+def test_long_silence_outside_a_turn_resets_the_vads_state_and_a_turn_never_does():
+    d = detector()
+    run(d, silence(5.0))
+    resets = d._vad.resets
+    assert resets == 2                                  # every 2 s of silence outside a turn
+    run(d, tone(1.0), silence(0.5), tone(3.0))          # a long turn: no reset inside it
+    assert d._vad.resets == resets

@@ -102,3 +102,26 @@ def test_short_input_buffers(model):
 def test_model_is_shared():
     assert shared_silero_vad() is shared_silero_vad()
     assert SpeechDetector().model is shared_silero_vad()
+
+
+@pytest.mark.parametrize("clip", smoke_clips(), ids=lambda p: p.stem)
+def test_speech_after_a_long_digital_silence_starts_the_turn_on_time(clip):
+    """After 25 s of zeros Silero's state drifted and the first voiced window came ~0.5 s late,
+    cutting the first words off a kiosk's next question; the detector resets it in long silence."""
+    from assistant.loading import SileroVadModel
+    from assistant.settings import Endpointing
+    from assistant.turn_detector import TurnDetector
+
+    speech = load_clip(clip)
+
+    def start_ms(lead_s: float) -> int:
+        detector = TurnDetector(Endpointing(), SileroVadModel(), input_rate=SAMPLE_RATE)
+        audio = np.concatenate([np.zeros(int(lead_s * SAMPLE_RATE), np.float32), speech])
+        pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+        for i in range(0, len(pcm), 640):
+            for event in detector.feed(pcm[i:i + 640]):
+                if type(event).__name__ == "SpeechStart":
+                    return event.audio_start_ms - int(lead_s * 1000)
+        raise AssertionError("no speech start")
+
+    assert abs(start_ms(25.0) - start_ms(1.0)) <= 64
