@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import heapq
 import itertools
 import threading
@@ -103,10 +104,9 @@ class _Job:
 
 
 def _fail(job: _Job, exc: BaseException) -> None:
-    try:
+    """Fail a job that has not started; a job its caller already cancelled stays cancelled."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
         job.future.set_exception(exc)
-    except concurrent.futures.InvalidStateError:
-        pass   # its caller cancelled it in the meantime
 
 
 @dataclass(frozen=True)
