@@ -44,18 +44,18 @@ async def presynthesize(services: Services, *, retry_s: float = 5.0) -> int:
     from .loading import approved_texts
 
     speaker, made = services.speaker, 0
+
+    async def when_idle(lane: str, fn, *args):
+        while True:   # evicted or expired: customers came first; try again later
+            try:
+                return await services.inference.run(lane, fn, *args, priority=Priority.BACKGROUND)
+            except ServerBusy:
+                await asyncio.sleep(retry_s)
+
     try:
-        todo = await services.inference.run("light", speaker.missing, approved_texts(services.index),
-                                            priority=Priority.BACKGROUND)
-        for language, sentence in todo:
-            while True:
-                try:
-                    await services.inference.run("tts", speaker.presynthesize_one, language, sentence,
-                                                 priority=Priority.BACKGROUND)
-                    made += 1
-                    break
-                except ServerBusy:   # evicted or expired: customers came first; try again later
-                    await asyncio.sleep(retry_s)
+        for language, sentence in await when_idle("light", speaker.missing, approved_texts(services.index)):
+            await when_idle("tts", speaker.presynthesize_one, language, sentence)
+            made += 1
         log.info("pre-synthesised %d answer sentences", made)
     except Exception:  # noqa: BLE001 - a failed warm-up only costs cache hits
         log.exception("pre-synthesis failed")

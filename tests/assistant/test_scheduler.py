@@ -188,3 +188,28 @@ async def test_errors_reach_the_caller_and_the_lane_goes_on(scheduler):
         await scheduler.run("light", broken)
     assert await scheduler.run("light", lambda x: x * 2, 21) == 42
     assert scheduler.pending == 0
+
+
+async def test_pre_synthesis_waits_out_a_busy_server_instead_of_giving_up():
+    """Background work is dropped first under load; the warm-up retries each step until it runs."""
+    from types import SimpleNamespace
+
+    from assistant.app import presynthesize
+
+    made: list[tuple[str, str]] = []
+    refusals = {"light": 1, "tts": 2}
+
+    class Busy:
+        async def run(self, lane, fn, *args, priority=None):
+            assert priority is Priority.BACKGROUND
+            if refusals[lane]:
+                refusals[lane] -= 1
+                raise ServerBusy("made room for a customer")
+            return fn(*args)
+
+    speaker = SimpleNamespace(missing=lambda texts: [("en", "Hello."), ("zh", "您好。")],
+                              presynthesize_one=lambda lang, sentence: made.append((lang, sentence)))
+    index = SimpleNamespace(entries=lambda: [])
+    services = SimpleNamespace(speaker=speaker, inference=Busy(), index=index)
+    assert await presynthesize(services, retry_s=0.01) == 2
+    assert made == [("en", "Hello."), ("zh", "您好。")] and refusals == {"light": 0, "tts": 0}
