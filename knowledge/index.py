@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .classifier import DEFAULT_RIDGE, EntryClassifier
+from .classifier import DEFAULT_C
 from .embedders import Embedder
 from .entry import Entry
 from .homophones import HomophoneCorrector
 from .lexical import LexicalIndex, LexicalSnapshot
 from .scoring import DEFAULT_PARAMS, ScoringParams
-from .snapshot import Channels, Snapshot, Space, channels_of, without
+from .snapshot import Channels, Snapshot, Space, channels_of, with_classifier_fitted, without
 from .terms import prompt_terms
 from .vectors import Examples, QuestionVectors, entry_fingerprint
 
@@ -90,20 +90,20 @@ class KnowledgeIndex:
     it reuses the stored vectors when they already match. Keyword arguments
     override the fitted defaults of `ScoringParams` (meaning and values documented
     there): centroid_weight, lexical_weight, bias, score_slope, margin_slope and
-    english_shift, classifier_weight. `classifier_ridge` is the classifier's
-    regularisation (`knowledge.classifier.DEFAULT_RIDGE`).
+    english_shift, classifier_weight. `classifier_c` is the classifier's inverse
+    regularisation strength (`knowledge.classifier.DEFAULT_C`).
     """
 
     def __init__(self, path: str | Path, embedder: Embedder, *, collection: str = "knowledge",
                  english_embedder: Embedder | None = None,
-                 classifier_ridge: float = DEFAULT_RIDGE, **params: float) -> None:
+                 classifier_c: float = DEFAULT_C, **params: float) -> None:
         unknown = sorted(set(params) - {f.name for f in fields(ScoringParams)})
         if unknown:
             raise TypeError(f"unknown scoring parameter(s): {', '.join(unknown)}")
         self.params = ScoringParams(**{**DEFAULT_PARAMS.__dict__, **params})
         self.embedder = embedder
         self.english_embedder = english_embedder
-        self.classifier_ridge = classifier_ridge
+        self.classifier_c = classifier_c
         self.path = Path(path)
         # One store per embedder; the English model's holds only English example questions.
         self._stores = [QuestionVectors(self.path, embedder, collection)]
@@ -127,8 +127,11 @@ class KnowledgeIndex:
         self.operating_point = None  # a `knowledge.selfcal.OperatingPoint` once self-calibrated
 
     def install(self, params: ScoringParams, operating_point=None) -> None:
-        """Search with `params` from now on (self-calibration's result, with its forecast)."""
+        """Search with `params` from now on (self-calibration's result, with its forecast).
+        Called off the serving path, so it also fits the classifier the new scoring reads: the
+        first customer question after a change then does not wait for that fit."""
         self.params, self.operating_point = params, operating_point
+        self._current(bool(params.classifier_weight))
 
     @property
     def vectors(self) -> QuestionVectors:
@@ -261,13 +264,20 @@ class KnowledgeIndex:
         return self._corrector.correct(text.strip())
 
     def _current(self, with_classifier: bool) -> Snapshot:
-        # Called under the lock.
-        snap = self._snapshot
-        if snap is None:
-            snap = self._snapshot = self._snapshot_of(self._examples, self._lexical.snapshot())
-        if with_classifier and snap.classifier is None and snap.entries:
-            snap = self._snapshot = self._with_classifier(snap, self._examples[0])
-        return snap
+        with self._lock:
+            snap = self._snapshot
+            if snap is None:
+                snap = self._snapshot = self._snapshot_of(self._examples, self._lexical.snapshot())
+            examples = self._examples
+        if not (with_classifier and snap.classifier is None and snap.entries):
+            return snap
+        # The fit takes up to a second or two on a large base: outside the lock, so searches
+        # that do not need it go on; kept only if no change replaced the snapshot meanwhile.
+        fitted = with_classifier_fitted(snap, examples, self.classifier_c)
+        with self._lock:
+            if self._snapshot is snap:
+                self._snapshot = fitted
+        return fitted
 
     def _snapshot_of(self, examples: list[dict[str, Examples]], lexical: LexicalSnapshot) -> Snapshot:
         entries = [e for e in self._entries.values() if e.id in examples[0]]
@@ -276,10 +286,6 @@ class KnowledgeIndex:
         spaces = [Space.of(found, position, store.embedder.dim) for found, store in zip(examples, self._stores)]
         return Snapshot(tuple(entries), position, spaces[0], spaces[1] if len(spaces) > 1 else None,
                          lexical, rows)
-
-    def _with_classifier(self, snap: Snapshot, examples: dict[str, Examples]) -> Snapshot:
-        vectors = {key: examples[key].vectors for key in snap.position}
-        return replace(snap, classifier=EntryClassifier(vectors, list(snap.position), self.classifier_ridge))
 
     def channels(self, text: str, *, classifier: bool | None = None, english: bool | None = None
                  ) -> Channels | None:
@@ -293,13 +299,14 @@ class KnowledgeIndex:
         use_english = bool(self.params.english_weight) if english is None else english
         with self._lock:
             query_text = self.normalise_query(text)
-            snap = self._current(use_classifier)
+        snap = self._current(use_classifier)
         if not snap.entries:
             return None
         # Everything below runs outside the lock: the snapshot never changes.
         query = self.embedder.embed_queries([query_text])[0]
         second = None
-        if use_english and snap.english is not None and english_query(query_text):
+        # The classifier reads the English model's vector too (knowledge.classifier).
+        if (use_english or use_classifier) and snap.english is not None and english_query(query_text):
             second = self.english_embedder.embed_queries([query_text])[0]
         return channels_of(snap, query_text, query, second, snap.lexical.scores(query_text).scores,
                          use_classifier)
@@ -329,7 +336,7 @@ class KnowledgeIndex:
                 lexical.set_documents(key, list(kept[0][key].texts))
             with self._lock:  # `_snapshot_of` reads the entries
                 snap = self._snapshot_of(kept, lexical.snapshot())
-            snap = self._with_classifier(snap, kept[0])
+            snap = with_classifier_fitted(snap, kept, self.classifier_c)
             for key, j in asked:
                 text = examples[0][key].texts[j]
                 english = None

@@ -53,7 +53,7 @@ MAX_CELLS = 2_000_000     # held-out questions x entries scored per grid point (
 # The grid starts at the fitted defaults' values, so on a tie nothing changes.
 CENTROID_GRID = (0.67, 0.5, 0.8)
 LEXICAL_GRID = (0.015, 0.0, 0.05)
-CLASSIFIER_GRID = (0.0, 0.1, 0.2)
+CLASSIFIER_GRID = (0.0, 0.1, 0.3, 1.0)
 ENGLISH_GRID = (0.0, 0.3, 0.5)
 
 

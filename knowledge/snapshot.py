@@ -9,12 +9,12 @@ held-out fold from the same pieces, which is why they live apart from the index.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .classifier import EntryClassifier
+from .classifier import DEFAULT_C, EntryClassifier
 from .entry import Entry
 from .lexical import LexicalSnapshot
 from .scoring import ScoringParams
@@ -73,6 +73,14 @@ class Snapshot:
     lexical_rows: np.ndarray        # index position of each key of `lexical`, or -1
     classifier: EntryClassifier | None = None  # fitted when its weight is first non-zero
 
+    def features(self, main: np.ndarray, english: np.ndarray | None) -> np.ndarray:
+        """The classifier's input for one question: its main-model vector, then its English-model
+        vector when the index has an English space (zeros when the question has none)."""
+        if self.english is None:
+            return unit(main)
+        second = unit(english) if english is not None else np.zeros(self.english.examples.shape[1], np.float32)
+        return np.concatenate([unit(main), second])
+
 
 @dataclass(frozen=True)
 class Channels:
@@ -124,6 +132,24 @@ def channels_of(snap: Snapshot, query_text: str, query: np.ndarray, english: np.
     lex = np.zeros(size)
     known = snap.lexical_rows >= 0
     lex[snap.lexical_rows[known]] = lexical_scores[known]
-    learned = snap.classifier.scores(query) if use_classifier and snap.classifier is not None else None
+    learned = None
+    if use_classifier and snap.classifier is not None:
+        learned = snap.classifier.scores(snap.features(query, english))
     return Channels(query_text, snap.entries, best, centroid, lex, learned, second,
                     similarities, snap.space.bounds, snap.space.texts)
+
+
+def with_classifier_fitted(snap: Snapshot, examples: Sequence[Mapping[str, Examples]],
+                           c: float = DEFAULT_C) -> Snapshot:
+    """`snap` with its classifier fitted on `examples` (one mapping per store, the main model's
+    first, as the snapshot was built from): every main-model example question of every entry,
+    each with its own English-model vector where that store has the same question."""
+    rows: dict[str, np.ndarray] = {}
+    for key in snap.position:
+        main = examples[0][key]
+        second: dict[str, np.ndarray] = {}
+        if len(examples) > 1 and key in examples[1]:
+            second = dict(zip(examples[1][key].texts, examples[1][key].vectors, strict=True))
+        rows[key] = np.stack([snap.features(vector, second.get(text))
+                              for vector, text in zip(main.vectors, main.texts, strict=True)])
+    return replace(snap, classifier=EntryClassifier(rows, list(snap.position), c))

@@ -52,24 +52,16 @@ def reference_bm25(docs: dict[str, list[str]], query: str, k1=1.2, b=0.75) -> di
     return {key: (min(1.0, s / ideal), text) for key, (s, text) in best.items()}
 
 
-def reference_classifier(examples: dict[str, np.ndarray], ridge: float, query: np.ndarray) -> dict[str, float]:
-    """Weighted ridge regression onto one-hot targets, solved as an augmented least squares."""
+def reference_classifier(examples: dict[str, np.ndarray], c: float, query: np.ndarray) -> dict[str, float]:
+    """scikit-learn's multinomial logistic regression on the same rows: an independent solver of
+    the same objective (summed cross-entropy + |W|^2 / 2C, intercepts not penalised)."""
+    from sklearn.linear_model import LogisticRegression
+
     keys = list(examples)
-    means = np.stack([examples[k].astype(np.float64).mean(0) for k in keys])
-    mu = means.mean(0)
-    rows, targets, weights = [], [], []
-    for i, key in enumerate(keys):
-        for x in examples[key]:
-            rows.append(x - mu)
-            targets.append(np.eye(len(keys))[i])
-            weights.append(1.0 / (len(examples[key]) * len(keys)))
-    x, y, w = np.array(rows, np.float64), np.array(targets), np.sqrt(weights)[:, None]
-    dim = x.shape[1]
-    penalty = ridge * np.trace((x * w).T @ (x * w)) / dim
-    a = np.vstack([x * w, math.sqrt(penalty) * np.eye(dim)])
-    t = np.vstack([y * w, np.zeros((dim, len(keys)))])
-    coef = np.linalg.lstsq(a, t, rcond=None)[0]
-    return dict(zip(keys, (query.astype(np.float64) - mu) @ coef, strict=True))
+    x = np.concatenate([examples[k] for k in keys]).astype(np.float64)
+    y = np.repeat(np.arange(len(keys)), [len(examples[k]) for k in keys])
+    model = LogisticRegression(C=c, tol=1e-10, max_iter=10_000).fit(x, y)
+    return dict(zip(keys, model.predict_proba(query.astype(np.float64)[None])[0], strict=True))
 
 
 def reference_dense(examples: dict[str, np.ndarray], query: np.ndarray) -> dict[str, tuple[float, float]]:
@@ -139,16 +131,22 @@ def test_bm25_arrays_equal_the_posting_loop(demo_entries):
     assert sum(index.scores("dog").scores > 0) == 1
 
 
-def test_classifier_equals_a_least_squares_solve(small, embedder):
+def test_classifier_equals_an_independent_softmax_regression(small, embedder):
     examples = {e.id: embedder.embed_queries(questions(e)) for e in small}
     order = [e.id for e in reversed(small)]
-    fitted = EntryClassifier(examples, order, ridge=0.3)
+    fitted = EntryClassifier(examples, order, c=3.0)
     for query in embedder.embed_queries(QUERIES[:4]):
-        want = reference_classifier(examples, 0.3, query)
-        assert fitted.scores(query) == pytest.approx([want[k] for k in order], abs=1e-4)
-    # A question like an entry's own examples scores near 1 for it and low elsewhere.
+        want = reference_classifier(examples, 3.0, query)
+        assert fitted.scores(query) == pytest.approx([want[k] for k in order], abs=2e-3)
+    # A question like an entry's own examples scores highest for it, and the scores are
+    # probabilities over the entries.
     own = fitted.scores(examples["lost-card"].mean(0))
-    assert own[order.index("lost-card")] > 0.5 > max(np.delete(own, order.index("lost-card")))
+    assert int(np.argmax(own)) == order.index("lost-card")
+    assert own.sum() == pytest.approx(1.0)
+    # The fit does not depend on the order the entries are listed in.
+    again = EntryClassifier(examples, sorted(order), c=3.0)
+    query = embedder.embed_queries(["我的卡丢了"])[0]
+    assert dict(zip(sorted(order), again.scores(query))) == pytest.approx(dict(zip(order, fitted.scores(query))))
 
 
 @pytest.mark.parametrize("classifier_weight", [0.0, 0.05])
@@ -163,7 +161,7 @@ def test_search_equals_a_per_entry_reference(tmp_path, embedder, small, classifi
         query = embedder.embed_queries([query_text])[0]
         dense = reference_dense(examples, query)
         lexical = reference_bm25(docs, query_text)
-        learned = reference_classifier(examples, index.classifier_ridge, query)
+        learned = reference_classifier(examples, index.classifier_c, query)
         fused = {e.id: params.fuse(dense[e.id][0], dense[e.id][1],
                                    lexical.get(e.id, (0.0, ""))[0], learned[e.id])
                  for e in small}
@@ -204,3 +202,12 @@ def test_changes_score_like_a_rebuild(tmp_path, embedder, small, classifier_weig
         assert x.centroid[order] == pytest.approx(y.centroid, abs=1e-6)
         assert [x.matched(i) for i in order] == [y.matched(i) for i in range(len(y.entries))]
     assert small[0].id not in {c.entry.id for t in QUERIES for c in live.search(t, k=len(small))}
+
+
+def test_a_base_too_large_to_fit_scores_zero_everywhere(small, embedder, monkeypatch):
+    # Above the work bound the classifier is not fitted, so it changes no ranking.
+    monkeypatch.setattr("knowledge.classifier.MAX_WORK", 10.0)
+    examples = {e.id: embedder.embed_queries(questions(e)) for e in small}
+    skipped = EntryClassifier(examples, list(examples))
+    assert not skipped.fitted
+    assert skipped.scores(embedder.embed_queries(["我的卡丢了"])[0]).tolist() == [0.0] * len(small)
