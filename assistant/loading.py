@@ -66,7 +66,8 @@ def self_calibrate(settings: Settings, index, *, follow: bool = True):
     demo = {entry_fingerprint(e) for e in load_jsonl(demo_kb_path())} \
         if settings.embedder == FITTED_EMBEDDER and settings.english_embedder else set()
     calibrator = SelfCalibrator(index, threshold=settings.handoff_threshold,
-                                target=settings.self_calibration.target_wrong_rate, fitted_for=demo)
+                                target=settings.self_calibration.target_wrong_rate, fitted_for=demo,
+                                clarify=clarify_rule(settings).options)
     calibrator.refit()
     return calibrator.follow() if follow else calibrator
 

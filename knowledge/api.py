@@ -341,7 +341,8 @@ def test_question(body: TestRequest, request: Request, staff: Staff = Viewer) ->
                             answered=point.answered, expected_wrong=point.wrong, target=point.target,
                             top1=point.top1, off_topic_accepted=point.off_topic_accepted,
                             not_in_base_accepted=point.not_in_base_accepted, questions=point.questions,
-                            summary=point.summary()),
+                            summary=point.summary(), clarified=point.clarified,
+                            clarified_with_expected=point.clarified_with_expected),
                         candidates=[
                             CandidateOut(entry_id=c.entry.id, version=c.entry.version, score=c.score,
                                          confidence=c.confidence, matched=c.matched,

@@ -214,6 +214,8 @@ class OperatingPointOut(BaseModel):
     not_in_base_accepted: float
     questions: int
     summary: str
+    clarified: float | None = None                 # share asked which entry they mean (None: not forecast)
+    clarified_with_expected: float | None = None   # of those, share offered their own entry
 
 
 class TestResponse(BaseModel):

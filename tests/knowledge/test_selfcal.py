@@ -18,6 +18,7 @@ from assistant.settings import Settings
 from knowledge import KnowledgeIndex, demo_kb_path, load_embedder, load_jsonl
 from knowledge.entry import Entry
 from knowledge.scoring import DEFAULT_PARAMS
+from knowledge import selfcal
 from knowledge.selfcal import SelfCalibrator, fit
 from tests.fakes import HashEmbedder
 from tests.knowledge.kb_cases import PARAPHRASES_EN, PARAPHRASES_ZH
@@ -62,12 +63,49 @@ def test_fit_anchors_the_operating_point_on_the_threshold(fake_index):
     assert "held-out example questions answered" in point.summary()
 
 
-def test_a_stricter_target_answers_less(fake_index):
+def test_the_forecast_counts_the_questions_the_clarifying_rule_would_ask(fake_index):
+    from assistant.clarify import ClarifyRule
+
+    # A rule that always offers the top two: every unanswered held-out question is "clarified".
+    seen = []
+
+    def always(candidates, confidence, english):
+        seen.append(candidates)
+        return tuple(candidates[:2]), 1.0
+
+    point = fit(fake_index, threshold=0.6, target=0.01, clarify=always).point
+    assert point.clarified == pytest.approx(1.0 - point.answered)
+    assert len(seen) == round((1.0 - point.answered) * point.questions) > 0
+    # Candidates come best first, with the index's confidences, the top one below the threshold.
+    for candidates in seen:
+        assert [c.score for c in candidates] == sorted((c.score for c in candidates), reverse=True)
+        assert candidates[0].confidence < 0.6
+    assert 0.0 <= point.clarified_with_expected <= 1.0
+    assert "clarified" in point.summary()
+    # The real rule with a group bar nobody reaches asks nothing; without a rule, no forecast.
+    never = ClarifyRule(threshold=0.6, group_threshold=1.01)
+    assert fit(fake_index, threshold=0.6, target=0.01, clarify=never.options).point.clarified == 0.0
+    assert fit(fake_index, threshold=0.6, target=0.01).point.clarified is None
+
+
+def test_a_stricter_target_answers_less(fake_index, monkeypatch):
     loose, strict = fit(fake_index, threshold=0.6, target=0.3), fit(fake_index, threshold=0.6, target=0.01)
     assert strict.point.answered <= loose.point.answered
     assert strict.point.wrong <= 0.01 + 1e-9
-    # The same evidence gets a lower confidence under the stricter target (the bias moves, not the threshold).
+    # With the weights fixed (a one-point grid), the same evidence gets a lower confidence under the
+    # stricter target: the bias moves, not the threshold.
+    for name in ("CENTROID_GRID", "LEXICAL_GRID", "CLASSIFIER_GRID", "ENGLISH_GRID"):
+        monkeypatch.setattr(f"knowledge.selfcal.{name}", (getattr(selfcal, name)[0],))
+    loose, strict = fit(fake_index, threshold=0.6, target=0.3), fit(fake_index, threshold=0.6, target=0.01)
+    assert dataclasses.replace(strict.params, bias=0.0) == dataclasses.replace(loose.params, bias=0.0)
     assert strict.params.bias < loose.params.bias or strict.point.answered == loose.point.answered
+
+
+def test_the_weights_are_the_grid_point_that_answers_most_at_the_target(fake_index, monkeypatch):
+    chosen = fit(fake_index, threshold=0.6, target=0.05)
+    for kw in selfcal.CLASSIFIER_GRID:   # no single classifier weight answers more
+        monkeypatch.setattr("knowledge.selfcal.CLASSIFIER_GRID", (kw,))
+        assert fit(fake_index, threshold=0.6, target=0.05).point.answered <= chosen.point.answered + 1e-9
 
 
 def test_too_few_questions_keep_the_defaults(tmp_path):

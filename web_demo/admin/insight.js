@@ -31,7 +31,8 @@ function renderTest(ctx) {
     // What the threshold means on this knowledge base (self-calibration's forecast), when it has one.
     el("p", { class: "muted", id: "operating-point", text: out.operating_point
       ? t("operating_point", percent(out.operating_point.answered), percent(out.operating_point.expected_wrong),
-        percent(out.operating_point.target), out.operating_point.questions)
+        percent(out.operating_point.target), out.operating_point.questions,
+        out.operating_point.clarified == null ? null : percent(out.operating_point.clarified))
       : t("operating_point_offline") }),
     out.candidates.some((c) => c.would_answer) ? null : el("p", { class: "warn", text: t("test_handoff") }),
     table(t("test_caption"), [t("col_rank"), t("col_id"), t("col_version"), t("col_score"), t("col_confidence"),
