@@ -25,9 +25,9 @@ class ScoringParams:
     best_example_cosine: the query against the entry's closest example question;
     centroid_cosine: against the mean of all its example questions (a prototype,
     steadier than any single example for paraphrases the examples do not cover);
-    lexical: the pinyin/word BM25 score in [0, 1]; classifier: the entry's output
-    of the ridge classifier fitted on all example questions (`knowledge.classifier`;
-    about 1 for a question like the entry's examples, 0 for one unlike them; not
+    lexical: the pinyin/word BM25 score in [0, 1]; classifier: the entry's probability
+    under the softmax classifier fitted on all example questions (`knowledge.classifier`;
+    near 1 for a question like the entry's examples, near 0 for one unlike them; not
     computed at all when its weight is 0); margin: the entry's fused score
     minus the best *other* entry's (negative for all but the top candidate).
 
