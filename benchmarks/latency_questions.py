@@ -111,19 +111,20 @@ def espeak_16k(text: str, lang: str) -> np.ndarray:
 def build_turn_end_questions(services, half: str) -> list[Question]:
     """The turn-end set (benchmarks/turn_end_set.py), `half` of it, each item spoken by the bundled
     voice of its language and by espeak-ng; questions with a pause count as two-clause ones."""
-    from turn_end_set import COMPLETE, PAUSED, pause_of, split
+    from turn_end_set import pause_of, pick
 
     voices = {"voice": lambda text, lang: synthesize_16k(services, text, lang), "espeak": espeak_16k}
     questions: list[Question] = []
+    paused, complete = pick(half)
     for name, speak in voices.items():
-        for i, (first, second, lang, entry, kind) in split(PAUSED, half):
+        for i, (first, second, lang, entry, kind) in paused:
             gap = pause_of(i)
             audio = np.concatenate([trim(speak(first, lang)), np.zeros(int(gap * RATE), np.float32),
                                     trim(speak(second, lang))])
             sep = " " if lang == "en" else ""
             questions.append(Question(f"p{i:02d}-{name}", lang, f"{first}{sep}[{gap:g}s {kind}]{sep}{second}",
                                       entry, True, audio))
-        for i, (text, lang, entry) in split(COMPLETE, half):
+        for i, (text, lang, entry) in complete:
             questions.append(Question(f"c{i:02d}-{name}", lang, text, entry, False, trim(speak(text, lang))))
     return questions
 

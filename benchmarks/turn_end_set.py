@@ -87,6 +87,57 @@ COMPLETE: list[tuple[str, str, str]] = [
 ]
 
 
+# A second held-out set, written on 2026-12-03 (session 8) before that session changed the turn-end
+# rules, and never used to choose them: new phrasings and new entries, and pauses after a
+# question-form opening ("怎么办理……", "How do I pay…") that only the retrieval check can hold.
+HELDOUT2_PAUSED: list[tuple[str, str, str, str, str]] = [
+    ("我想办一张信用卡，", "要什么条件？", "zh", "credit-card-apply", "clause"),
+    ("I'd like a credit card,", "what do I need to qualify?", "en", "credit-card-apply", "clause"),
+    ("我的卡被冻结了，", "怎么解冻？", "zh", "card-frozen", "clause"),
+    ("My card has been frozen,", "how do I unfreeze it?", "en", "card-frozen", "clause"),
+    ("大额存单", "起存金额是多少？", "zh", "large-deposit-certificate", "topic"),
+    ("Large deposit certificates", "what's the minimum amount?", "en", "large-deposit-certificate", "topic"),
+    ("嗯，我想问一下……", "你们节假日开门吗？", "zh", "holiday-hours", "hesitation"),
+    ("Uh, I wanted to ask,", "are you open on public holidays?", "en", "holiday-hours", "hesitation"),
+    ("房贷", "能提前还吗？", "zh", "loan-early-repayment", "topic"),
+    ("My mortgage", "can I repay it early?", "en", "loan-early-repayment", "topic"),
+    ("我收到一条陌生的扣款短信，", "是不是被盗刷了？", "zh", "suspicious-transaction", "clause"),
+    ("I got a text about a payment I didn't make,", "what should I do?", "en", "suspicious-transaction", "clause"),
+    ("转账失败了，", "钱会退回来吗？", "zh", "transfer-failed", "clause"),
+    ("My transfer failed,", "will the money come back?", "en", "transfer-failed", "clause"),
+    ("那个，", "零钱在哪里可以换？", "zh", "coin-exchange", "hesitation"),
+    ("Hmm,", "where can I get coins?", "en", "coin-exchange", "hesitation"),
+    ("怎么办理……", "社保卡？", "zh", "social-security-card", "question-form"),
+    ("How do I pay…", "my utility bills?", "en", "utility-payment", "question-form"),
+    ("我要存一笔钱，", "定期利率多少？", "zh", "deposit-rates", "clause"),
+    ("I want to deposit some money,", "what's the fixed-term rate?", "en", "deposit-rates", "clause"),
+]
+
+HELDOUT2_COMPLETE: list[tuple[str, str, str]] = [
+    ("视频柜员能办什么业务？", "zh", "video-counter-services"),
+    ("What can I do at the video counter?", "en", "video-counter-services"),
+    ("银行卡怎么激活？", "zh", "card-activation"),
+    ("How do I activate my new card?", "en", "card-activation"),
+    ("转账限额是多少？", "zh", "transfer-limit"),
+    ("What's the daily transfer limit?", "en", "transfer-limit"),
+    ("个人贷款利息多少？", "zh", "personal-loan"),
+    ("What's the interest rate on a personal loan?", "en", "personal-loan"),
+    ("为什么我的卡被冻结了？", "zh", "card-frozen"),
+    ("Why was my card blocked?", "en", "card-frozen"),
+    ("境外能用银行卡吗？", "zh", "card-abroad"),
+    ("Can I use my card abroad?", "en", "card-abroad"),
+]
+
+HALVES = ("dev", "heldout", "all", "heldout2")
+
+
+def pick(half: str) -> tuple[list[tuple[int, tuple]], list[tuple[int, tuple]]]:
+    """(paused, complete) items of `half`, each with its position (which sets its pause)."""
+    if half == "heldout2":
+        return list(enumerate(HELDOUT2_PAUSED)), list(enumerate(HELDOUT2_COMPLETE))
+    return split(PAUSED, half), split(COMPLETE, half)
+
+
 def split(items: list, half: str) -> list[tuple[int, object]]:
     """(position, item) of "dev" (even-numbered pairs), "heldout" (odd-numbered) or "all"."""
     if half not in ("dev", "heldout", "all"):
