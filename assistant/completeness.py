@@ -22,15 +22,20 @@ _TRAILING_EN = {
     "of", "for", "with", "um", "uh", "er", "like", "is", "can", "could", "what", "how", "i", "about",
 }
 _TRAILING_ZH = ("然后", "还有", "就是", "那个", "因为", "如果", "而且", "但是", "所以", "我想", "我要", "请问", "嗯", "呃", "和", "的话")
+# Negated auxiliaries ("isn't", "don't") count as the auxiliary: the apostrophe ends the word for
+# \b, but "isn" does not, so they are listed.
 _QUESTION_EN = re.compile(
     r"^(how|what|where|when|which|who|whom|whose|why|can|could|do|does|did|is|are|was|were|will|would|"
-    r"should|shall|may|might|have|has)\b",
+    r"should|shall|may|might|have|has|am|(is|are|was|were|do|does|did|wo|would|should|could|have|has)n't)\b",
     re.I,
 )
 # 几 asks "how many" except in 好几/十几/这几/那几/几乎 ("several", "these few", "almost"): "密码输错了
 # 好几次" is a statement (the one half-answer on the turn-end set's held-out half, 2026-12-03).
-_QUESTION_ZH = re.compile(r"(吗|呢|么|嘛)$|怎么|怎样|如何|什么|哪|多少|(?<![好十这那])几(?!乎)|能不能|可不可以|可以吗|"
-                          r"是不是|是否|有没有|要不要|会不会|咋")
+# 多久/多长/多大/多远/多高 ask "how long/big/far/high", 为什么/为啥 "why", 谁 "who", 何时 "when", and
+# an A-not-A verb (收不收, 用不用, 需不需要, 行不行) asks yes or no, like the listed 能不能.
+_QUESTION_ZH = re.compile(r"(吗|呢|么|嘛)$|怎么|怎样|如何|什么|哪|多少|(?<![好十这那])几(?!乎)|可以吗|"
+                          r"是否|能否|多久|多长|多大|多远|多高|为什么|为啥|谁|何时|咋|"
+                          r"(?![不没])([\u4e00-\u9fff])[不没]\2")
 _TRAILING_PUNCT = ("，", ",", "、", "…", "...", ";", "；", ":", "：", "-")
 
 

@@ -28,6 +28,21 @@ CASES = [
     ("我的银行卡丢了。", "zh", False),
     ("如果我想转账的话", "zh", False),
     ("请问", "zh", False),
+    # Interrogatives beyond the first list (session 8): how long, why, who, and A-not-A verbs.
+    ("跨行转账要多久到账", "zh", True),
+    ("贷款最长能贷多长时间", "zh", True),
+    ("为什么我的卡被冻结了", "zh", True),
+    ("谁可以帮我办理", "zh", True),
+    ("收不收手续费", "zh", True),
+    ("需不需要预约", "zh", True),
+    ("信用卡额度能不能提高", "zh", True),
+    ("不不不", "zh", False),          # a repeated 不 is no A-not-A question
+    ("我不知道", "zh", False),
+    ("一不小心转错了", "zh", False),
+    ("Isn't there a fee for that", "en", True),
+    ("Don't you open on Sundays", "en", True),
+    ("Am I eligible for a loan", "en", True),
+    ("I don't know", "en", False),
 ]
 
 
