@@ -155,10 +155,15 @@ class Answerer:
 
     def settles_turn(self, speculation: Speculation | None, *, confident: float, unfinished_below: float = 0.0) -> bool:
         """May the turn end now on this prepared answer? Only when every signal agrees: the
-        transcript reads as a finished question, the answer is a confident match (or a request for
-        a person), and the turn-end model (when there is one) is not sure the customer is still
-        mid-sentence (its probability of "done" at least `unfinished_below`). A wrong "yes"
-        answers half a question; a wrong "no" only waits for the maximum silence."""
+        transcript reads as a finished question, the answer is the one confident match (or a
+        request for a person), and the turn-end model (when there is one) is not sure the customer
+        is still mid-sentence (its probability of "done" at least `unfinished_below`). A wrong
+        "yes" answers half a question; a wrong "no" only waits for the maximum silence.
+
+        "The one": a second entry as confident means the words so far do not yet say which thing
+        is meant, and customers who open like that go on ("How do I pay…", utility-payment 0.87
+        and credit-card-repayment 0.73, "…my utility bills?": the half-answer of the turn-end
+        set's second held-out set, docs/endpointing.md)."""
         result = speculation.result if speculation is not None else None
         if result is None:
             return False
@@ -171,7 +176,8 @@ class Answerer:
             return False
         if asks_for_human(heard.text):
             return True
-        return not answer.handoff and answer.confidence >= confident
+        rivals = [c for entry, c in answer.candidates if entry != answer.entry_id and c >= confident]
+        return not answer.handoff and answer.confidence >= confident and not rivals
 
     async def finish(self, audio: np.ndarray, language: str | None, speculation: Speculation | None = None,
                      conversation: Conversation | None = None) -> tuple[Transcript, Answer]:

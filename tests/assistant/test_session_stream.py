@@ -371,3 +371,32 @@ async def test_the_turn_end_model_can_hold_an_early_commit(tmp_path, finished, e
     assert model.calls >= 1
     assert (endpointing_sum(services) < 0.6) is early
     services.close()
+
+
+@pytest.mark.parametrize("rival,early", [(0.3, True), (0.75, False)])
+async def test_a_second_confident_entry_holds_an_early_commit(tmp_path, rival, early):
+    # "How do I pay…" matched utility-payment 0.87 and credit-card-repayment 0.73: two confident
+    # readings mean the words so far do not say which, so the turn waits for more (or the maximum).
+    from dataclasses import replace
+
+    from assistant.answering import Speculation
+    from assistant.asr import Transcript
+    from assistant.responder import Answer
+
+    services = fake_services(tmp_path)
+    heard = Transcript(text="How do I pay?", language="en", language_probability=1.0, duration_s=1.0)
+    answer = Answer(text="…", language="en", kind="answer", handoff=False, confidence=0.87,
+                    entry_id="utility-payment", candidates=(("utility-payment", 0.87), ("credit-card-repayment", rival)))
+
+    async def ready():
+        return heard, answer
+
+    speculation = Speculation(asyncio.get_running_loop().create_task(ready()))
+    await speculation.task
+    assert services.answerer.settles_turn(speculation, confident=0.7) is early
+    # The same answer with no rival commits; a hand-off never does.
+    alone = replace(answer, candidates=(("utility-payment", 0.87),))
+    speculation = Speculation(asyncio.get_running_loop().create_task(asyncio.sleep(0, (heard, alone))))
+    await speculation.task
+    assert services.answerer.settles_turn(speculation, confident=0.7)
+    services.close()
