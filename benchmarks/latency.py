@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--two-clause", type=int, default=4, choices=range(len(TWO_CLAUSE) + 1),
                     help="extra two-clause questions with a 0.7 s pause (default 4)")
     ap.add_argument("--seed", type=int, default=7, help="which knowledge entries are asked")
-    ap.add_argument("--turn-end", choices=("dev", "heldout", "all", "heldout2"),
+    ap.add_argument("--turn-end", choices=("dev", "heldout", "all", "heldout2", "heldout3"),
                     help="ask the turn-end set's half instead (benchmarks/turn_end_set.py: questions with a "
                          "0.3-0.9 s pause inside and complete ones, bundled voices and espeak-ng); --n and "
                          "--two-clause are then ignored")

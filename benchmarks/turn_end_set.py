@@ -128,13 +128,56 @@ HELDOUT2_COMPLETE: list[tuple[str, str, str]] = [
     ("Can I use my card abroad?", "en", "card-abroad"),
 ]
 
-HALVES = ("dev", "heldout", "all", "heldout2")
+# A third held-out set, written on 2026-12-03 (session 8) after the rule changes that the second
+# one prompted, before any run on it, and never used to choose anything: once more new phrasings
+# and entries, four of the pauses after a question-form opening.
+HELDOUT3_PAUSED: list[tuple[str, str, str, str, str]] = [
+    ("我想办理大额取现，", "需要提前预约吗？", "zh", "large-cash-withdrawal", "clause"),
+    ("I need to withdraw a lot of cash,", "do I have to book ahead?", "en", "large-cash-withdrawal", "clause"),
+    ("社保卡", "丢了怎么补办？", "zh", "social-security-card", "topic"),
+    ("My social security card", "how do I get a replacement?", "en", "social-security-card", "topic"),
+    ("嗯……", "我的账户好久没用了，还能用吗？", "zh", "dormant-account", "hesitation"),
+    ("Um, so,", "my account hasn't been used for years, is it still active?", "en", "dormant-account", "hesitation"),
+    ("我在国外，", "银行卡能刷吗？", "zh", "card-abroad", "clause"),
+    ("I'm travelling overseas,", "will my card work there?", "en", "card-abroad", "clause"),
+    ("怎么查……", "我的征信报告？", "zh", "credit-report", "question-form"),
+    ("How can I check…", "my credit report?", "en", "credit-report", "question-form"),
+    ("我想买理财，", "要先做风险评估吗？", "zh", "risk-assessment", "clause"),
+    ("I'd like to buy a wealth product,", "do I need a risk test first?", "en", "risk-assessment", "clause"),
+    ("那个……", "指纹登录怎么开？", "zh", "fingerprint-login", "hesitation"),
+    ("Er, well,", "how do I turn on fingerprint login?", "en", "fingerprint-login", "hesitation"),
+    ("验证码", "一直收不到怎么办？", "zh", "sms-code", "topic"),
+    ("The verification code", "never arrives, what can I do?", "en", "sms-code", "topic"),
+    ("能不能……", "帮我预约明天办业务？", "zh", "appointment-booking", "question-form"),
+    ("Can I…", "book an appointment for tomorrow?", "en", "appointment-booking", "question-form"),
+    ("我想投诉，", "应该找谁？", "zh", "complaint", "clause"),
+    ("I want to make a complaint,", "who should I talk to?", "en", "complaint", "clause"),
+]
+
+HELDOUT3_COMPLETE: list[tuple[str, str, str]] = [
+    ("手机银行有英文版吗？", "zh", "app-english"),
+    ("Is the mobile app available in English?", "en", "app-english"),
+    ("存款证明怎么开？", "zh", "proof-of-deposit"),
+    ("How do I get a proof of deposit?", "en", "proof-of-deposit"),
+    ("定期提前支取会损失利息吗？", "zh", "early-withdrawal"),
+    ("Do I lose interest if I take out a fixed deposit early?", "en", "early-withdrawal"),
+    ("外国人能在这里开户吗？", "zh", "foreigner-account"),
+    ("Can a foreigner open an account here?", "en", "foreigner-account"),
+    ("附近哪里有取款机？", "zh", "atm-locations"),
+    ("Where can I find an ATM?", "en", "atm-locations"),
+    ("转账手续费怎么收？", "zh", "transfer-fees"),
+    ("What are the fees for a transfer?", "en", "transfer-fees"),
+]
+
+EXTRA = {"heldout2": (HELDOUT2_PAUSED, HELDOUT2_COMPLETE), "heldout3": (HELDOUT3_PAUSED, HELDOUT3_COMPLETE)}
+HALVES = ("dev", "heldout", "all", *EXTRA)
 
 
 def pick(half: str) -> tuple[list[tuple[int, tuple]], list[tuple[int, tuple]]]:
     """(paused, complete) items of `half`, each with its position (which sets its pause)."""
-    if half == "heldout2":
-        return list(enumerate(HELDOUT2_PAUSED)), list(enumerate(HELDOUT2_COMPLETE))
+    if half in EXTRA:
+        paused, complete = EXTRA[half]
+        return list(enumerate(paused)), list(enumerate(complete))
     return split(PAUSED, half), split(COMPLETE, half)
 
 
