@@ -373,11 +373,10 @@ async def test_the_turn_end_model_can_hold_an_early_commit(tmp_path, finished, e
     services.close()
 
 
-@pytest.mark.parametrize("rival,early", [(0.1, True), (0.29, True), (0.3, False), (0.75, False)])
-async def test_a_second_answerable_entry_holds_an_early_commit(tmp_path, rival, early):
-    # "How do I pay?" matched utility-payment 0.84 and credit-card-repayment 0.67: two readings
-    # that would each be answered (hand-off threshold 0.6) mean the words so far do not say which,
-    # so the turn waits for more (or the maximum silence). The fake responder hands off below 0.3.
+@pytest.mark.parametrize("rival,early", [(0.3, True), (0.69, True), (0.7, False), (0.75, False)])
+async def test_a_second_confident_entry_holds_an_early_commit(tmp_path, rival, early):
+    # "How do I pay…" matched utility-payment 0.87 and credit-card-repayment 0.73: two confident
+    # readings mean the words so far do not say which, so the turn waits for more (or the maximum).
     from dataclasses import replace
 
     from assistant.answering import Speculation
@@ -385,7 +384,6 @@ async def test_a_second_answerable_entry_holds_an_early_commit(tmp_path, rival, 
     from assistant.responder import Answer
 
     services = fake_services(tmp_path)
-    assert services.responder.handoff_threshold == 0.3
     heard = Transcript(text="How do I pay?", language="en", language_probability=1.0, duration_s=1.0)
     answer = Answer(text="…", language="en", kind="answer", handoff=False, confidence=0.87,
                     entry_id="utility-payment", candidates=(("utility-payment", 0.87), ("credit-card-repayment", rival)))
