@@ -179,8 +179,8 @@ class Answerer:
             return False
         if asks_for_human(heard.text):
             return True
-        rivals = [c for entry, c in answer.candidates if entry != answer.entry_id and c >= confident]
-        return not answer.handoff and answer.confidence >= confident and not rivals
+        rival = any(entry != answer.entry_id and c >= confident for entry, c in answer.candidates)
+        return not answer.handoff and answer.confidence >= confident and not rival
 
     async def finish(self, audio: np.ndarray, language: str | None, speculation: Speculation | None = None,
                      conversation: Conversation | None = None) -> tuple[Transcript, Answer]:

@@ -35,7 +35,7 @@ _QUESTION_EN = re.compile(
 # an A-not-A verb (收不收, 用不用, 需不需要, 行不行) asks yes or no, like the listed 能不能.
 _QUESTION_ZH = re.compile(r"(吗|呢|么|嘛)$|怎么|怎样|如何|什么|哪|多少|(?<![好十这那])几(?!乎)|可以吗|"
                           r"是否|能否|多久|多长|多大|多远|多高|为什么|为啥|谁|何时|咋|"
-                          r"(?![不没])([\u4e00-\u9fff])[不没]\2")
+                          r"(?![不没])(?P<verb>[\u4e00-\u9fff])[不没](?P=verb)")
 _TRAILING_PUNCT = ("，", ",", "、", "…", "...", ";", "；", ":", "：", "-")
 
 

@@ -48,14 +48,14 @@ class EntryClassifier:
         """`examples[key]`: the entry's example-question features, one row each (at least one)."""
         # Fitted in key order, not `order`: an index maintained change by change and one rebuilt
         # from scratch must fit the same problem to score the same.
-        self.keys = tuple(sorted(order))
-        rows = [np.asarray(examples[key], np.float64) for key in self.keys]
+        keys = sorted(order)
+        rows = [np.asarray(examples[key], np.float64) for key in keys]
         dim = rows[0].shape[1] if rows else 0
         x = np.concatenate(rows) if rows else np.zeros((0, dim))
         labels = np.repeat(np.arange(len(rows)), [len(r) for r in rows])
         self.fitted = len(x) * dim * len(rows) <= MAX_WORK
         self._weights, self._bias = _fit(x, labels, len(rows), c) if self.fitted else (None, None)
-        at = {key: i for i, key in enumerate(self.keys)}
+        at = {key: i for i, key in enumerate(keys)}
         self._columns = np.array([at[key] for key in order], np.int64)
 
     def scores(self, features: np.ndarray) -> np.ndarray:
@@ -82,5 +82,6 @@ def _fit(x: np.ndarray, labels: np.ndarray, classes: int, c: float) -> tuple[np.
         grad = np.concatenate([(x.T @ error + weights / c).ravel(), error.sum(0)])
         return value, grad
 
-    result = minimize(loss, np.zeros(dim * classes + classes), jac=True, method="L-BFGS-B", options={"maxiter": MAX_ITERATIONS})
+    result = minimize(loss, np.zeros(dim * classes + classes), jac=True, method="L-BFGS-B",
+                      options={"maxiter": MAX_ITERATIONS})
     return result.x[:dim * classes].reshape(dim, classes), result.x[dim * classes:]

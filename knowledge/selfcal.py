@@ -188,11 +188,14 @@ def _best(matrix: _Matrix, off: Sequence[Channels], base: ScoringParams, english
     from the fit), then the best top-1; a tie keeps the earlier, simpler point. Choosing by top-1
     alone picked, on the demo base edited by staff, a classifier weight that ranked better but
     answered 25 % of held-out questions at 2 % where weight 0 answered more."""
-    best: _Fitted | None = None
+    best, best_key = None, (-1, -1.0)
     for params in _grid(base, english):
         point = _fit_point(matrix, off, params, target)
-        if best is None or (point.answered.mean(), point.top1) > (best.answered.mean() + 1e-9, best.top1 + 1e-9):
-            best = point
+        # Counts, not shares: exact, so an equal answered count falls through to top-1 and an
+        # equal pair keeps the earlier point.
+        key = (int(point.answered.sum()), float(point.right.sum()))
+        if key > best_key:
+            best, best_key = point, key
     assert best is not None
     return best
 
